@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "evprefork",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "TOML", targets: ["TOML"]),
+        .library(name: "EVPrefork", targets: ["EVPrefork"]),
+        .executable(name: "evprefork", targets: ["evprefork"]),
+        .executable(name: "toml-decode", targets: ["toml-decode"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibevent", path: "CLibevent", pkgConfig: "libevent",
+                       providers: [.apt(["libevent-dev"])]),
+        .target(name: "TOML", path: "Sources/TOML"),
+        .target(name: "EVPrefork", dependencies: ["TOML", "CLibevent"], path: "Sources/EVPrefork"),
+        .executableTarget(name: "evprefork", dependencies: [
+            "EVPrefork",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/evprefork"),
+        .executableTarget(name: "toml-decode", dependencies: ["TOML"], path: "Sources/toml-decode"),
+        .testTarget(name: "TOMLTests", dependencies: ["TOML"], path: "Tests/TOMLTests"),
+        .testTarget(name: "EVPreforkTests", dependencies: ["EVPrefork"], path: "Tests/EVPreforkTests"),
+    ]
+)

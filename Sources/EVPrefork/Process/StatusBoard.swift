@@ -1,0 +1,85 @@
+import Glibc
+
+/// What the manager knows of its workers, in memory shared with them: the
+/// manager writes it as heartbeats arrive, a worker reads it to answer the
+/// status route. One writer, many readers; a reader may see a row mid-update,
+/// which costs a status answer one heartbeat of staleness at worst.
+final class StatusBoard: @unchecked Sendable {
+    static let slots = 1024
+    private static let headerWords = 8
+    private static let slotWords = 10
+    private let words: UnsafeMutablePointer<Int64>
+    private let size: Int
+
+    struct MapError: Error { var message: String }
+
+    init() throws(MapError) {
+        size = (Self.headerWords + Self.slots * Self.slotWords) * 8
+        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            throw MapError(message: "mmap: \(String(cString: strerror(errno)))")
+        }
+        words = p.bindMemory(to: Int64.self, capacity: size / 8)
+    }
+
+    deinit { munmap(words, size) }
+
+    struct Worker {
+        var pid: Int32
+        var generation: Int
+        var state: WorkerState
+        var connections: Int
+        var requests: Int
+        var accepted: Int
+        var started: Double
+        var lastHeartbeat: Double
+    }
+
+    struct Manager {
+        var pid: Int32
+        var generation: Int
+        var started: Double
+    }
+
+    var manager: Manager {
+        get { Manager(pid: Int32(words[0]), generation: Int(words[1]), started: Double(bitPattern: UInt64(words[2]))) }
+        set {
+            words[0] = Int64(newValue.pid); words[1] = Int64(newValue.generation)
+            words[2] = Int64(bitPattern: newValue.started.bitPattern)
+        }
+    }
+
+    private func slot(_ i: Int) -> UnsafeMutablePointer<Int64> { words + Self.headerWords + i * Self.slotWords }
+
+    /// Rows in use.
+    var workers: [Worker] {
+        (0..<Self.slots).compactMap { i in
+            let s = slot(i)
+            guard s[0] != 0 else { return nil }
+            return Worker(pid: Int32(s[0]), generation: Int(s[1]), state: WorkerState(rawValue: UInt64(s[2])) ?? .running,
+                          connections: Int(s[3]), requests: Int(s[4]), accepted: Int(s[5]),
+                          started: Double(bitPattern: UInt64(s[6])), lastHeartbeat: Double(bitPattern: UInt64(s[7])))
+        }
+    }
+
+    /// Writes a worker's row, taking a free one for a new pid.
+    func update(_ w: Worker) {
+        var free: Int?
+        for i in 0..<Self.slots {
+            let s = slot(i)
+            if s[0] == Int64(w.pid) { write(w, to: s); return }
+            if s[0] == 0 && free == nil { free = i }
+        }
+        if let free { write(w, to: slot(free)) }
+    }
+
+    func remove(pid: Int32) {
+        for i in 0..<Self.slots where slot(i)[0] == Int64(pid) { slot(i)[0] = 0 }
+    }
+
+    private func write(_ w: Worker, to s: UnsafeMutablePointer<Int64>) {
+        s[1] = Int64(w.generation); s[2] = Int64(w.state.rawValue); s[3] = Int64(w.connections)
+        s[4] = Int64(w.requests); s[5] = Int64(w.accepted)
+        s[6] = Int64(bitPattern: w.started.bitPattern); s[7] = Int64(bitPattern: w.lastHeartbeat.bitPattern)
+        s[0] = Int64(w.pid)
+    }
+}

@@ -1,0 +1,136 @@
+import CLibevent
+import Glibc
+
+/// Everything a freshly forked worker needs from its manager.
+struct WorkerSetup {
+    let config: Config
+    let generation: Int
+    let listenFDs: [Int32]
+    let heartbeatFD: Int32
+    /// nil: no accept mutex (turned off, or reuse_port).
+    let lockPath: String?
+    let board: StatusBoard
+    let application: Application
+    let managerPID: pid_t
+}
+
+/// A worker: one event loop serving HTTP until it is told to stop, retires,
+/// or its manager goes away.
+final class Worker {
+    private let setup: WorkerSetup
+    private let loop: EventLoop
+    private let server: HTTPServer
+    private var control: AcceptControl!
+    private var state = WorkerState.running
+    private var events: [LoopEvent] = []
+    private let acceptsLimit: Int
+    private let started = wallClock()
+
+    init(_ setup: WorkerSetup) throws(WorkerError) {
+        self.setup = setup
+        let s = setup.config.server
+        do { loop = try EventLoop() } catch { throw WorkerError(message: error.message) }
+        do { server = try HTTPServer(loop: loop, limits: HTTPLimits(s)) } catch { throw WorkerError(message: error.message) }
+        HTTPServer.current = server
+        for fd in setup.listenFDs {
+            do { try server.addListener(fd: fd) } catch { throw WorkerError(message: error.message) }
+        }
+        var mutex: AcceptMutex?
+        if let path = setup.lockPath {
+            do { mutex = try AcceptMutex(path: path) } catch { throw WorkerError(message: error.message) }
+            AcceptMutex.installAlarmHandler()
+        }
+        // Retire after `accepts` minus up to half of it at random, so workers
+        // started together do not all retire together.
+        acceptsLimit = s.accepts == 0 ? Int.max : s.accepts - Int.random(in: 0...(s.accepts / 2))
+        control = AcceptControl(server: server, loop: loop, mutex: mutex, interval: s.acceptInterval,
+                                lockTimeout: s.lockTimeout, multiAccept: s.multiAccept)
+        server.handler = makeRouter().handle
+        server.onAccept = { [unowned self] in self.accepted() }
+        server.onClose = { [unowned self] in self.connectionClosed() }
+    }
+
+    struct WorkerError: Error { var message: String }
+
+    private func makeRouter() -> Router {
+        var router = Router()
+        for route in setup.config.routes {
+            router.add(prefix: route.path, host: route.host, handler: handler(for: route))
+        }
+        for route in setup.application.routes {
+            router.add(prefix: route.path, host: route.host, handler: route.handler)
+        }
+        return router
+    }
+
+    private func handler(for route: Route) -> Application.Handler {
+        switch route.kind {
+        case .fixed(let r): return returnHandler(r)
+        case .status:
+            return statusHandler(board: setup.board) { [unowned self] in self.snapshot() }
+        case .staticFiles, .proxy, .websocket:
+            // Served from later milestones (issues 5, 6, 7); until then an
+            // honest answer rather than a wrong one.
+            let type = route.kind.typeName
+            return { exchange in
+                log.warn("\(type) routes are not implemented yet: \(exchange.target)")
+                exchange.respond(status: 501)
+            }
+        }
+    }
+
+    func run() -> Never {
+        let s = setup.config.server
+        events.append(LoopEvent(loop, signal: SIGQUIT) { [unowned self] in self.drain(.draining) })
+        for sig in [SIGTERM, SIGINT] {
+            events.append(LoopEvent(loop, signal: sig) { [unowned self] in self.loop.stop() })
+        }
+        events.append(LoopEvent(loop, signal: SIGUSR1) { log.reopen() })
+        let heartbeat = LoopEvent(loop, repeating: true) { [unowned self] in self.beat() }
+        events.append(heartbeat)
+        for e in events where e !== heartbeat { e.arm() }
+        heartbeat.schedule(after: s.heartbeatInterval)
+        beat()
+        control.start()
+        loop.run()
+        control.stop()
+        exit(0)
+    }
+
+    private func snapshot() -> StatusBoard.Worker {
+        StatusBoard.Worker(pid: getpid(), generation: setup.generation, state: state,
+                           connections: server.connections.count, requests: server.requestsServed,
+                           accepted: server.accepted, started: started, lastHeartbeat: wallClock())
+    }
+
+    private func beat() {
+        // A manager that died leaves us orphaned: stop serving rather than
+        // linger unmanaged.
+        if getppid() != setup.managerPID && state == .running { log.warn("manager is gone; draining"); drain(.draining) }
+        HeartbeatPipe.send(Heartbeat(pid: getpid(), state: state, connections: server.connections.count,
+                                     requests: server.requestsServed, accepted: server.accepted),
+                           to: setup.heartbeatFD)
+    }
+
+    private func accepted() {
+        control.accepted()
+        if server.accepted >= acceptsLimit && state == .running {
+            log.info("accepted \(server.accepted) connections; retiring")
+            drain(.retiring)
+        }
+    }
+
+    private func connectionClosed() {
+        control.connectionClosed()
+        if server.draining && server.connections.isEmpty { loop.stop() }
+    }
+
+    private func drain(_ reason: WorkerState) {
+        guard state == .running else { return }
+        state = reason
+        control.stop()
+        server.drain()
+        beat()
+        if server.connections.isEmpty { loop.stop() }
+    }
+}

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "EVPrefork", targets: ["EVPrefork"]),
         .executable(name: "evprefork", targets: ["evprefork"]),
         .executable(name: "toml-decode", targets: ["toml-decode"]),
+        .executable(name: "hello-app", targets: ["hello-app"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +24,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/evprefork"),
         .executableTarget(name: "toml-decode", dependencies: ["TOML"], path: "Sources/toml-decode"),
+        .executableTarget(name: "hello-app", dependencies: ["EVPrefork"], path: "Examples/hello"),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], path: "Tests/TOMLTests"),
         .testTarget(name: "EVPreforkTests", dependencies: ["EVPrefork"], path: "Tests/EVPreforkTests"),
     ]

@@ -1,12 +1,10 @@
-"""Shared fixtures: where the built binaries are, and how to run them."""
+"""Shared fixtures: where the built binaries are, and servers that are always stopped."""
 import os
-import pathlib
 import subprocess
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-EVPREFORK = os.environ.get("EVPREFORK_BIN", str(REPO / ".build" / "release" / "evprefork"))
+from evp import EVPREFORK, REPO, Server  # noqa: F401  (REPO is used by test modules)
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +20,18 @@ def cli(evprefork_bin):
     def run(*args, cwd=None, timeout=30):
         return subprocess.run([evprefork_bin, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
     return run
+
+
+@pytest.fixture
+def server(tmp_path, evprefork_bin):
+    """A factory: server(config_text) starts evprefork; every one is stopped by pid afterwards."""
+    started = []
+
+    def make(config, **kw):
+        s = Server(tmp_path, config, **kw)
+        started.append(s)
+        return s.start()
+
+    yield make
+    for s in started:
+        s.stop()

@@ -3,7 +3,7 @@ import pathlib
 
 import pytest
 
-from conftest import REPO
+from evp import REPO
 
 SHIPPED = sorted([REPO / "conf" / "server.conf", *(REPO / "conf" / "examples").glob("*.conf")])
 

@@ -68,6 +68,12 @@ public final class HTTPExchange {
 
     public var remoteAddress: String { connection?.remote ?? "-" }
 
+    /// Runs `action` on this worker's loop after `seconds`: a handler that
+    /// answers later (waiting on something) uses it instead of blocking.
+    public func after(_ seconds: Double, _ action: @escaping () -> Void) {
+        HTTPServer.current?.after(seconds, action)
+    }
+
     /// The whole request body (evhttp has read it already, within max_body_size).
     public var body: [UInt8] {
         guard let buffer = evhttp_request_get_input_buffer(request) else { return [] }

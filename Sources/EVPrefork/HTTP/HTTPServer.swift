@@ -36,6 +36,8 @@ final class HTTPServer {
     private(set) var requestsServed = 0
     private(set) var accepted = 0
     private var sweeper: LoopEvent!
+    /// One-shot timers handlers asked for, kept alive until they fire.
+    private var timers: [ObjectIdentifier: LoopEvent] = [:]
     /// The accepted socket evhttp is setting up right now, read by the bufferevent callback.
     private var acceptingFD: Int32 = -1
     private var acceptingBufferevent: OpaquePointer?
@@ -193,6 +195,18 @@ final class HTTPServer {
         let pending = connection.input.map { evbuffer_get_length($0) } ?? 0
         connection.state = pending > 0 ? .receiving : .idle
         connection.since = loop.now
+    }
+
+    /// Runs `action` on this loop after `seconds`.
+    func after(_ seconds: Double, _ action: @escaping () -> Void) {
+        var id: ObjectIdentifier?
+        let timer = LoopEvent(loop) { [unowned self] in
+            if let id { self.timers[id] = nil }
+            action()
+        }
+        id = ObjectIdentifier(timer)
+        timers[id!] = timer
+        timer.schedule(after: seconds)
     }
 
     // MARK: - deadlines

@@ -489,3 +489,51 @@ def test_worker_fds_do_not_leak(server):
     wait_for(lambda: len(os.listdir(f"/proc/{worker}/fd")) <= before, 5,
              what=f"worker fds back to {before}")
     wait_for(lambda: s.status()["workers"][0]["accepted"] >= 702, 5, what="the accepted counter")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")
+def test_workers_drop_privileges(server):
+    s = server(conf(workers=2, extra='user = "nobody"\ngroup = "nogroup"'))
+    workers = s.wait_workers(2)
+
+    def ids(pid):
+        with open(f"/proc/{pid}/status") as f:
+            lines = dict(l.split(":", 1) for l in f if ":" in l)
+        return int(lines["Uid"].split()[0]), int(lines["Gid"].split()[0])
+    import pwd
+    import grp
+    nobody, nogroup = pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid
+    wait_for(lambda: all(ids(p) == (nobody, nogroup) for p in s.workers()), 5, what="workers as nobody")
+    assert ids(s.pid)[0] == 0, "the manager keeps root to bind on reload"
+    # They can still take the accept mutex and serve.
+    for _ in range(20):
+        assert s.get("/")[0] == 200
+    assert set(workers) == set(s.workers()), "no worker crashed"
+
+
+def test_unknown_user_is_an_error_at_t(cli, tmp_path):
+    (tmp_path / "server.conf").write_text(conf(extra='user = "no-such-evp-user"'))
+    r = cli("-t", "-c", str(tmp_path / "server.conf"))
+    assert r.returncode == 2
+    assert 'unknown user "no-such-evp-user"' in r.stderr
+
+
+def test_evpreforkctl(server, tmp_path, evprefork_bin):
+    from evp import REPO
+    ctl = str(REPO / "tools" / "evpreforkctl")
+    env = {**os.environ, "EVPREFORK": evprefork_bin}
+    s = server(conf(workers=2))
+    s.wait_workers(2)
+    r = subprocess.run([ctl, "-c", str(s.conf), "status"], capture_output=True, text=True, env=env, timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert f"manager pid {s.pid}" in r.stdout
+    assert "workers (2)" in r.stdout
+    assert subprocess.run([ctl, "-c", str(s.conf), "ttin"], env=env, timeout=10).returncode == 0
+    s.wait_workers(3)
+    assert subprocess.run([ctl, "-c", str(s.conf), "quit"], env=env, timeout=10).returncode == 0
+    assert s.wait_exit(10) == 0
+    r = subprocess.run([ctl, "-c", str(s.conf), "status"], capture_output=True, text=True, env=env, timeout=10)
+    assert r.returncode == 1
+    assert "not running" in r.stdout
+    r = subprocess.run([ctl, "-c", str(s.conf), "bogus"], capture_output=True, text=True, env=env, timeout=10)
+    assert r.returncode == 2

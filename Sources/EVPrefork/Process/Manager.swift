@@ -128,7 +128,15 @@ final class Manager {
             ownLockFile = true
         }
         let fd = open(lockPath!, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if fd >= 0 { close(fd) } else { log.error("cannot create lock file \(lockPath!): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            log.error("cannot create lock file \(lockPath!): \(String(cString: strerror(errno)))")
+            return
+        }
+        // Workers that drop privileges open it after the drop.
+        if geteuid() == 0, let owner = Privileges.owner(user: config.server.user, group: config.server.group) {
+            fchown(fd, owner.uid, owner.gid)
+        }
+        close(fd)
     }
 
     private func waitForEvents(timeout: Double) {

@@ -4,6 +4,14 @@ import Glibc
 enum Privileges {
     struct DropError: Error { var message: String }
 
+    /// The uid and gid workers will run as; nil when they stay as they are.
+    static func owner(user: String?, group: String?) -> (uid: uid_t, gid: gid_t)? {
+        guard user != nil || group != nil else { return nil }
+        let pw = user.flatMap { getpwnam($0) }
+        let gid = group.flatMap { getgrnam($0) }?.pointee.gr_gid ?? pw?.pointee.pw_gid ?? getegid()
+        return (pw?.pointee.pw_uid ?? geteuid(), gid)
+    }
+
     static func drop(user: String?, group: String?) throws(DropError) {
         guard user != nil || group != nil, geteuid() == 0 else { return }
         var gid: gid_t?

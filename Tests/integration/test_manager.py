@@ -537,3 +537,131 @@ def test_evpreforkctl(server, tmp_path, evprefork_bin):
     assert "not running" in r.stdout
     r = subprocess.run([ctl, "-c", str(s.conf), "bogus"], capture_output=True, text=True, env=env, timeout=10)
     assert r.returncode == 2
+
+
+def _socket_inodes(pid):
+    out = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            out.add(target)
+    return out
+
+
+def _listening_inodes():
+    """Inodes of listening TCP sockets, from /proc/net/tcp (state 0A)."""
+    out = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in list(f)[1:]:
+                parts = line.split()
+                if parts[3] == "0A":
+                    out.add(f"socket:[{parts[9]}]")
+    return out
+
+
+def test_reuse_port_gives_each_worker_its_own_socket(server):
+    s = server(conf(workers=3, extra="reuse_port = true"))
+    workers = s.wait_workers(3)
+    listening = _listening_inodes()
+    own = [(_socket_inodes(w) & listening) for w in workers]
+    assert all(len(o) == 1 for o in own), own
+    assert len(set().union(*own)) == 3, "three different listening sockets"
+    assert not (_socket_inodes(s.pid) & listening), "the manager's socket only holds the port"
+    assert not list(s.dir.glob("*.lock"))
+
+    def spread():
+        for _ in range(60):
+            requests.get(s.url("/"), headers={"Connection": "close"}, timeout=5)
+        st = s.status()
+        return len(st["workers"]) == 3 and all(w["accepted"] > 0 for w in st["workers"])
+    wait_for(spread, 20, what="the kernel to spread connections")
+    os.kill(workers[0], signal.SIGKILL)
+    wait_for(lambda: len(s.workers()) == 3 and workers[0] not in s.workers(), 2, what="a replacement")
+    for _ in range(30):
+        assert requests.get(s.url("/"), headers={"Connection": "close"}, timeout=5).status_code == 200
+
+
+def test_clients_limits_connections_per_worker(server):
+    s = server(conf(workers=1, extra="clients = 2\naccept_mutex = false"))
+    s.wait_workers(1)
+    idle = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(2)]
+    time.sleep(0.3)
+    third = socket.create_connection(("127.0.0.1", s.port), timeout=1.0)
+    third.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    with pytest.raises(socket.timeout):
+        third.recv(100)  # waits in the backlog: the worker is full
+    idle[0].close()
+    third.settimeout(5)
+    reply = third.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 200")
+    third.close()
+    idle[1].close()
+
+
+def test_hup_adds_and_removes_listeners(server):
+    s = server(conf(workers=1))
+    s.wait_workers(1)
+    first = s.port
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    second = probe.getsockname()[1]
+    probe.close()
+    s.rewrite(conf(workers=1, listen=f'"http://127.0.0.1:0", "http://127.0.0.1:{second}"'))
+    s.signal(signal.SIGHUP)
+    s.wait_log(rf"listening on http://127\.0\.0\.1:{second}")
+    wait_for(lambda: requests.get(f"http://127.0.0.1:{second}/", timeout=5).status_code == 200, 5, what="new listener")
+    assert requests.get(f"http://127.0.0.1:{first}/", timeout=5).status_code == 200
+    s.rewrite(conf(workers=1, listen=f'"http://127.0.0.1:{second}"'))
+    s.signal(signal.SIGHUP)
+    s.wait_log(r"stopped listening on http://127\.0\.0\.1:")
+
+    def refused():
+        try:
+            socket.create_connection(("127.0.0.1", first), timeout=1).close()
+            return False
+        except ConnectionRefusedError:
+            return True
+    wait_for(refused, 10, what="the removed listener to close")
+    assert requests.get(f"http://127.0.0.1:{second}/", timeout=5).status_code == 200
+
+
+def test_upgrade_gives_up_after_upgrade_timeout(server, tmp_path):
+    import shutil
+    from evp import EVPREFORK
+    binary = tmp_path / "evprefork-copy"
+    shutil.copy(EVPREFORK, binary)
+    s = server(conf(workers=1).replace("upgrade_timeout = 10", "upgrade_timeout = 1"), binary=str(binary))
+    s.wait_workers(1)
+    binary.unlink()
+    binary.write_text("#!/bin/sh\nexec sleep 30\n")  # a new binary that never comes up
+    binary.chmod(0o755)
+    s.signal(signal.SIGUSR2)
+    wait_for(lambda: (s.dir / "evprefork.pid.oldbin").exists(), 5, what="the .oldbin pid file")
+    s.wait_log(r"upgrade timed out", timeout=5)
+    wait_for(lambda: _read_pid(s.pid_file) == s.pid, 5, what="the pid file back")
+    assert not (s.dir / "evprefork.pid.oldbin").exists()
+    wait_for(lambda: [p for p in s.workers() if open(f"/proc/{p}/cmdline").read().startswith("sleep")] == [], 5,
+             what="the hung new binary to be stopped")
+    assert s.get("/")[0] == 200
+
+
+def test_application_hooks_run_in_the_manager(server):
+    s = server(conf(workers=2), binary=HELLO_APP)
+    workers = s.wait_workers(2)
+    code, body = s.get("/hello")
+    assert code == 200 and body.startswith("hello from worker ")
+    assert int(body.split()[-1]) in workers
+    out = lambda: s.stdout_path.read_text()
+    wait_for(lambda: all(f"hook: spawn {w}" in out() for w in workers), 5, what="spawn hooks")
+    os.kill(workers[0], signal.SIGKILL)
+    wait_for(lambda: f"hook: reap {workers[0]} 9" in out(), 5, what="the reap hook")
+    r = requests.post(s.url("/echo"), data=b"\x00\x01payload", timeout=5)
+    assert r.content == b"\x00\x01payload"
+    assert s.get("/status")[0] == 200, "config routes still served beside the app's"
+    s.signal(signal.SIGTERM)
+    assert s.wait_exit(5) == 0
+    assert "hook: finish graceful=false" in out()

@@ -70,13 +70,16 @@ final class Manager {
             if let fd = inherited[address.description] {
                 Sockets.setCloseOnExec(fd, true)
                 Sockets.setNonBlocking(fd)
+                // An inherited reuse_port anchor is bound only; listening again is harmless otherwise.
+                if !perWorkerSockets(address) { listen(fd, Int32(config.server.backlog)) }
                 sockets[address] = ListenSocket(address: address, fd: fd, actual: Sockets.actualAddress(fd: fd, configured: address))
                 used.insert(fd)
                 continue
             }
             do {
                 sockets[address] = try Sockets.open(address, backlog: config.server.backlog,
-                                                    reusePort: config.server.reusePort)
+                                                    reusePort: config.server.reusePort,
+                                                    listening: !perWorkerSockets(address))
             } catch {
                 closeAll()
                 throw StartError(message: error.message)
@@ -326,8 +329,36 @@ final class Manager {
         for _ in 0..<need { spawn() }
     }
 
+    /// With reuse_port, each worker gets its own listening socket on a TCP
+    /// address, and the kernel spreads connections over them; the manager's
+    /// socket is only bound (never listening), to hold the port and to hand
+    /// over on upgrade.
+    private func perWorkerSockets(_ address: ListenAddress) -> Bool {
+        guard config.server.reusePort, case .tcp = address else { return false }
+        return true
+    }
+
+    /// The fds a new worker serves; the second list is the manager's copies to close after fork.
+    private func socketsForWorker() -> (fds: [Int32], temporary: [Int32]) {
+        var fds: [Int32] = []
+        var temporary: [Int32] = []
+        for s in sockets.values {
+            guard perWorkerSockets(s.address), case .tcp(_, let port) = s.actual else { fds.append(s.fd); continue }
+            do {
+                let own = try Sockets.open(s.address, backlog: config.server.backlog, reusePort: true, port: port)
+                fds.append(own.fd)
+                temporary.append(own.fd)
+            } catch {
+                log.error("reuse_port: \(error.message)")
+            }
+        }
+        return (fds, temporary)
+    }
+
     private func spawn() {
-        let setup = WorkerSetup(config: config, generation: generation, listenFDs: sockets.values.map(\.fd),
+        let (listenFDs, temporary) = socketsForWorker()
+        defer { for fd in temporary { close(fd) } }
+        let setup = WorkerSetup(config: config, generation: generation, listenFDs: listenFDs,
                                 heartbeatFD: heartbeats.writeFD, lockPath: lockPath, board: board,
                                 application: application, managerPID: getpid())
         let pid = fork()
@@ -380,9 +411,13 @@ final class Manager {
             return
         }
         var opened: [ListenAddress: ListenSocket] = [:]
+        if fresh.server.reusePort != config.server.reusePort {
+            log.warn("reuse_port changes take effect at the next restart or upgrade")
+        }
         for address in fresh.server.listen where sockets[address] == nil {
             do {
-                opened[address] = try Sockets.open(address, backlog: fresh.server.backlog, reusePort: fresh.server.reusePort)
+                opened[address] = try Sockets.open(address, backlog: fresh.server.backlog, reusePort: config.server.reusePort,
+                                                   listening: !perWorkerSockets(address))
             } catch {
                 for s in opened.values { close(s.fd) }
                 log.error("reload failed: \(error.message); still serving the previous configuration")
@@ -400,8 +435,10 @@ final class Manager {
             log.info("listening on \(s.url)")
         }
         let oldLog = config.log
+        let reusePort = config.server.reusePort
         config = fresh
         config.server.pidFile = pidPath  // the pid file stays where it is until restart
+        config.server.reusePort = reusePort
         if oldLog.level != fresh.log.level || oldLog.errorLog != fresh.log.errorLog {
             Log.shared = Log(level: fresh.log.level, target: fresh.log.errorLog)
         }

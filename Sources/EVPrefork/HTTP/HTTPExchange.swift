@@ -4,16 +4,30 @@ import Glibc
 /// One request and its response. A handler may answer at once or keep the
 /// exchange and answer later from the same worker's loop; it answers once.
 public final class HTTPExchange {
-    let request: OpaquePointer
+    let request: UnsafeMutablePointer<evhttp_request>
     let connection: Connection?
     /// Set when the connection must end after this response (draining,
     /// keep_alive_requests reached).
     var closeAfterResponse = false
     public private(set) var responded = false
 
-    init(request: OpaquePointer, connection: Connection?) {
+    /// When the request's first byte arrived (loop clock), for the access log.
+    let started: Double
+
+    init(request: UnsafeMutablePointer<evhttp_request>, connection: Connection?, started: Double) {
         self.request = request
         self.connection = connection
+        self.started = started
+    }
+
+    /// Every way of answering ends here: one access-log line per response.
+    func logAccess(status: Int, bodyBytes: Int) {
+        guard let accessLog = AccessLog.shared else { return }
+        let version = "HTTP/\(request.pointee.major).\(request.pointee.minor)"
+        let now = HTTPServer.current?.loop.now ?? started
+        accessLog.record(AccessLog.Entry(remote: remoteAddress, requestLine: "\(method) \(target) \(version)",
+                                         status: status, bodyBytes: bodyBytes, referer: header("Referer"),
+                                         userAgent: header("User-Agent"), duration: max(0, now - started)))
     }
 
     public var method: String {
@@ -108,6 +122,7 @@ public final class HTTPExchange {
             // evhttp would otherwise send one).
             evhttp_add_header(out, "Content-Length", String(body.count))
         }
+        logAccess(status: status, bodyBytes: isHead ? 0 : body.count)
         evhttp_send_reply(request, Int32(status), reasonPhrase(status), buffer)
     }
 

@@ -174,16 +174,17 @@ final class HTTPServer {
         }
     }
 
-    fileprivate func dispatch(_ req: OpaquePointer) {
+    fileprivate func dispatch(_ req: UnsafeMutablePointer<evhttp_request>) {
         requestsServed += 1
         let connection = evhttp_request_get_connection(req).flatMap { connections[$0] }
+        let started = connection.map { $0.state == .receiving ? $0.since : loop.now } ?? loop.now
         if let connection {
             connection.state = .handling
             connection.since = loop.now
             connection.requests += 1
             evhttp_request_set_on_complete_cb(req, completeTrampoline, Unmanaged.passUnretained(connection).toOpaque())
         }
-        let exchange = HTTPExchange(request: req, connection: connection)
+        let exchange = HTTPExchange(request: req, connection: connection, started: started)
         if draining || (connection?.requests ?? 0) >= limits.keepAliveRequests {
             exchange.closeAfterResponse = true
         }
@@ -248,7 +249,7 @@ private let buffereventTrampoline: @convention(c) (OpaquePointer?, UnsafeMutable
     Unmanaged<HTTPServer>.fromOpaque(context!).takeUnretainedValue().makeBufferevent()
 }
 
-private let requestTrampoline: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void = { req, context in
+private let requestTrampoline: @convention(c) (UnsafeMutablePointer<evhttp_request>?, UnsafeMutableRawPointer?) -> Void = { req, context in
     guard let req else { return }
     Unmanaged<HTTPServer>.fromOpaque(context!).takeUnretainedValue().dispatch(req)
 }
@@ -265,7 +266,7 @@ private let inputTrampoline: evbuffer_cb_func = { _, info, context in
     server.received(Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue())
 }
 
-private let completeTrampoline: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void = { _, context in
+private let completeTrampoline: @convention(c) (UnsafeMutablePointer<evhttp_request>?, UnsafeMutableRawPointer?) -> Void = { _, context in
     guard let server = HTTPServer.current else { return }
     server.completed(Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue())
 }

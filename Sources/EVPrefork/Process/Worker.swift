@@ -32,6 +32,7 @@ final class Worker {
         do { loop = try EventLoop() } catch { throw WorkerError(message: error.message) }
         do { server = try HTTPServer(loop: loop, limits: HTTPLimits(s)) } catch { throw WorkerError(message: error.message) }
         HTTPServer.current = server
+        AccessLog.shared = AccessLog(setup.config.log.accessLog)
         for fd in setup.listenFDs {
             do { try server.addListener(fd: fd) } catch { throw WorkerError(message: error.message) }
         }
@@ -85,7 +86,10 @@ final class Worker {
         for sig in [SIGTERM, SIGINT] {
             events.append(LoopEvent(loop, signal: sig) { [unowned self] in self.loop.stop() })
         }
-        events.append(LoopEvent(loop, signal: SIGUSR1) { log.reopen() })
+        events.append(LoopEvent(loop, signal: SIGUSR1) {
+            log.reopen()
+            AccessLog.shared?.reopen()
+        })
         let heartbeat = LoopEvent(loop, repeating: true) { [unowned self] in self.beat() }
         events.append(heartbeat)
         for e in events where e !== heartbeat { e.arm() }

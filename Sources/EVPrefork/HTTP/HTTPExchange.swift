@@ -9,7 +9,13 @@ public final class HTTPExchange {
     /// Set when the connection must end after this response (draining,
     /// keep_alive_requests reached).
     var closeAfterResponse = false
-    public private(set) var responded = false
+    public internal(set) var responded = false
+    /// For streamed answers (HTTPExchange+Streaming.swift): what the access log reports.
+    var streamedStatus = 0
+    var streamedBytes = 0
+
+    /// The connection now belongs to a WebSocket or tunnel: no HTTP answer.
+    func markDetached() { responded = true }
 
     /// When the request's first byte arrived (loop clock), for the access log.
     let started: Double

@@ -64,7 +64,8 @@ final class HTTPServer {
         evhttp_set_allowed_methods(http, UInt16(EVHTTP_REQ_GET.rawValue | EVHTTP_REQ_POST.rawValue | EVHTTP_REQ_HEAD.rawValue
             | EVHTTP_REQ_PUT.rawValue | EVHTTP_REQ_DELETE.rawValue | EVHTTP_REQ_OPTIONS.rawValue
             | EVHTTP_REQ_TRACE.rawValue | EVHTTP_REQ_PATCH.rawValue))
-        evhttp_set_default_content_type(http, "text/plain; charset=utf-8")
+        // Handlers set Content-Type themselves; a proxied answer without one must stay without.
+        evhttp_set_default_content_type(http, nil)
         // evhttp's own timer resets on every byte; it is only the backstop.
         // The real deadlines are kept per connection by the sweeper below.
         var backstop = timeval(seconds: max(limits.requestTimeout, limits.keepAliveTimeout) + 1)

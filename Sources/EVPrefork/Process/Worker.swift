@@ -69,7 +69,9 @@ final class Worker {
         case .fixed(let r): return returnHandler(r)
         case .status:
             return statusHandler(board: setup.board) { [unowned self] in self.snapshot() }
-        case .staticFiles, .proxy, .websocket:
+        case .proxy(let p):
+            return proxyHandler(route: route, proxy: p, server: server, websocketTimeout: setup.config.server.websocketTimeout)
+        case .staticFiles, .websocket:
             // Served from later milestones (issues 5, 6, 7); until then an
             // honest answer rather than a wrong one.
             let type = route.kind.typeName

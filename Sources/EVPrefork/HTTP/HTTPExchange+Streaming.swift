@@ -1,0 +1,88 @@
+import CLibevent
+
+/// Streaming answers (the proxy): headers first, then the body in pieces as
+/// it arrives, with a callback when the client has taken what was sent.
+extension HTTPExchange {
+    /// Request headers in order, as sent.
+    var requestHeaders: [(String, String)] {
+        guard let headers = evhttp_request_get_input_headers(request) else { return [] }
+        var out: [(String, String)] = []
+        var entry = headers.pointee.tqh_first
+        while let e = entry {
+            out.append((String(cString: e.pointee.key), String(cString: e.pointee.value)))
+            entry = e.pointee.next.tqe_next
+        }
+        return out
+    }
+
+    var httpVersion: (major: Int, minor: Int) { (Int(request.pointee.major), Int(request.pointee.minor)) }
+
+    /// False once the client went away: evhttp detaches the request from its connection.
+    var clientConnected: Bool { evhttp_request_get_connection(request) != nil && !responded }
+
+    /// Sends the status and headers. Without a Content-Length header evhttp
+    /// frames the body with chunked encoding (HTTP/1.1) or by closing.
+    func startStreaming(status: Int, headers: [(String, String)]) {
+        guard !responded else { return }
+        let out = evhttp_request_get_output_headers(request)
+        evhttp_add_header(out, "Server", serverHeader)
+        for (name, value) in headers { evhttp_add_header(out, name, value) }
+        if closeAfterResponse { evhttp_add_header(out, "Connection", "close") }
+        streamedStatus = status
+        evhttp_send_reply_start(request, Int32(status), reasonPhrase(status))
+    }
+
+    /// Moves `buffer`'s bytes (no copy) to the client. `drained` runs once
+    /// the client's output buffer has been written out.
+    func streamChunk(_ buffer: OpaquePointer, drained: (() -> Void)? = nil) {
+        guard !responded else { return }
+        streamedBytes += evbuffer_get_length(buffer)
+        if let drained {
+            let box = Unmanaged.passRetained(DrainBox(drained)).toOpaque()
+            evhttp_send_reply_chunk_with_cb(request, buffer, drainTrampoline, box)
+            // evhttp forgets the callback if the connection goes; a leaked box
+            // is the price of never calling into freed memory.
+        } else {
+            evhttp_send_reply_chunk(request, buffer)
+        }
+    }
+
+    /// Bytes waiting to go to the client (for backpressure).
+    var clientPending: Int {
+        guard let evcon = evhttp_request_get_connection(request),
+              let bev = evhttp_connection_get_bufferevent(evcon) else { return 0 }
+        return evbuffer_get_length(bufferevent_get_output(bev))
+    }
+
+    /// The body is complete.
+    func endStreaming() {
+        guard !responded else { return }
+        responded = true
+        logAccess(status: streamedStatus, bodyBytes: streamedBytes)
+        evhttp_send_reply_end(request)
+    }
+
+    /// The body cannot be completed (the upstream died): the client must see
+    /// a broken response, never a short one that looks whole. Closing the
+    /// connection does that for Content-Length and chunked framing alike.
+    func abortStreaming() {
+        guard !responded else { return }
+        responded = true
+        logAccess(status: streamedStatus, bodyBytes: streamedBytes)
+        if let evcon = evhttp_request_get_connection(request) {
+            evhttp_connection_free(evcon)  // frees the request too
+        } else {
+            evhttp_send_reply_end(request)  // only frees the orphaned request
+        }
+    }
+}
+
+private final class DrainBox {
+    let action: () -> Void
+    init(_ action: @escaping () -> Void) { self.action = action }
+}
+
+private let drainTrampoline: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void = { _, ctx in
+    let box = Unmanaged<DrainBox>.fromOpaque(ctx!).takeRetainedValue()
+    box.action()
+}

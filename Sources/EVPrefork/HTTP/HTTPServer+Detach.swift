@@ -1,0 +1,55 @@
+import CLibevent
+
+/// A client connection taken away from evhttp after its current request, for
+/// a WebSocket or a tunnel. evhttp still owns the connection object, its
+/// bufferevent and its fd; the detached side only takes the bufferevent's
+/// callbacks, and `close()` hands everything back to evhttp to free. The
+/// request that asked for the upgrade is never answered through evhttp.
+final class DetachedConnection {
+    let stream: BufferEvent
+    let remote: String
+    private let evcon: OpaquePointer
+    private unowned let server: HTTPServer
+    private(set) var closed = false
+
+    fileprivate init(server: HTTPServer, connection: Connection, bev: OpaquePointer) {
+        self.server = server
+        self.evcon = connection.evcon
+        self.remote = connection.remote
+        let evcon = connection.evcon
+        stream = BufferEvent(borrowing: bev, alive: { [unowned server] in server.connections[evcon] != nil })
+    }
+
+    /// False once evhttp freed the connection (the worker is shutting down).
+    var alive: Bool { !closed && server.connections[evcon] != nil }
+
+    /// Ends the connection on the next loop turn (never inside one of its own callbacks).
+    func close() {
+        guard !closed else { return }
+        closed = true
+        stream.onRead = {}
+        stream.onWrite = {}
+        stream.onEvent = { _ in }
+        let evcon = self.evcon
+        server.after(0) { [server] in
+            if server.connections[evcon] != nil { evhttp_connection_free(evcon) }
+        }
+    }
+}
+
+extension HTTPServer {
+    /// Detaches the exchange's connection. Bytes the client sent behind the
+    /// request stay in `stream.input` for the new owner to read first.
+    func detach(_ exchange: HTTPExchange) -> DetachedConnection? {
+        guard let connection = exchange.connection, connections[connection.evcon] != nil,
+              let bev = evhttp_connection_get_bufferevent(connection.evcon) else { return nil }
+        connection.state = .detached
+        connection.since = loop.now
+        exchange.markDetached()
+        let detached = DetachedConnection(server: self, connection: connection, bev: bev)
+        // evhttp's inactivity timeouts would fire into callbacks it no longer has.
+        detached.stream.setTimeouts(read: nil, write: nil)
+        detached.stream.enable(read: true, write: true)
+        return detached
+    }
+}

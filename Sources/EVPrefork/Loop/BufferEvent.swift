@@ -1,0 +1,115 @@
+import CLibevent
+import Glibc
+
+/// A socket bufferevent with Swift closures for its callbacks. Either owns
+/// the bufferevent (upstream connections: freed with this object, fd closed)
+/// or borrows one evhttp owns (a detached client connection: only the
+/// callbacks are ours, and they are cleared when this object goes).
+final class BufferEvent {
+    let bev: OpaquePointer
+    private let owned: Bool
+    var onRead: () -> Void = {}
+    var onWrite: () -> Void = {}
+    /// BEV_EVENT_* flags.
+    var onEvent: (Int16) -> Void = { _ in }
+
+    /// A new socket bufferevent; `fd` -1 for one that will connect().
+    init?(loop: EventLoop, fd: Int32 = -1) {
+        guard let bev = bufferevent_socket_new(loop.base, fd, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else { return nil }
+        self.bev = bev
+        owned = true
+        install()
+    }
+
+    /// Tells a borrowed bufferevent's owner still has it.
+    private var stillThere: () -> Bool = { true }
+
+    /// Takes over the callbacks of a bufferevent someone else frees;
+    /// `alive` answers whether the owner has freed it yet.
+    init(borrowing bev: OpaquePointer, alive: @escaping () -> Bool) {
+        self.bev = bev
+        owned = false
+        stillThere = alive
+        install()
+    }
+
+    private func install() {
+        bufferevent_setcb(bev, readTrampoline, writeTrampoline, eventTrampoline, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    deinit {
+        if owned {
+            bufferevent_free(bev)
+        } else if stillThere() {
+            bufferevent_setcb(bev, nil, nil, nil, nil)
+        }
+    }
+
+    var input: OpaquePointer { bufferevent_get_input(bev) }
+    var output: OpaquePointer { bufferevent_get_output(bev) }
+    var fd: Int32 { bufferevent_getfd(bev) }
+
+    func connect(_ address: UnsafePointer<sockaddr>, length: Int32) -> Bool {
+        bufferevent_socket_connect(bev, address, length) == 0
+    }
+
+    func enable(read: Bool = false, write: Bool = false) {
+        bufferevent_enable(bev, Int16((read ? EV_READ : 0) | (write ? EV_WRITE : 0)))
+    }
+
+    func disable(read: Bool = false, write: Bool = false) {
+        bufferevent_disable(bev, Int16((read ? EV_READ : 0) | (write ? EV_WRITE : 0)))
+    }
+
+    var readEnabled: Bool { (bufferevent_get_enabled(bev) & Int16(EV_READ)) != 0 }
+
+    /// Read and write inactivity timeouts (nil: none).
+    func setTimeouts(read: Double?, write: Double?) {
+        var r = timeval(seconds: read ?? 0)
+        var w = timeval(seconds: write ?? 0)
+        withUnsafePointer(to: &r) { rp in
+            withUnsafePointer(to: &w) { wp in
+                _ = bufferevent_set_timeouts(bev, read == nil ? nil : rp, write == nil ? nil : wp)
+            }
+        }
+    }
+
+    /// Caps how much is read into the input buffer before reading pauses.
+    func setReadHighWatermark(_ bytes: Int) {
+        bufferevent_setwatermark(bev, Int16(EV_READ), 0, bytes)
+    }
+
+    func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { _ = bufferevent_write(bev, $0.baseAddress, $0.count) }
+    }
+
+    func write(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = bufferevent_write(bev, $0.baseAddress, $0.count) }
+    }
+
+    /// Runs the read callback for bytes already buffered (after reading was
+    /// paused, libevent only calls it for new bytes from the socket).
+    func triggerRead() {
+        bufferevent_trigger(bev, Int16(EV_READ), Int32(BEV_TRIG_IGNORE_WATERMARKS.rawValue))
+    }
+}
+
+private let readTrampoline: bufferevent_data_cb = { _, ctx in
+    Unmanaged<BufferEvent>.fromOpaque(ctx!).takeUnretainedValue().onRead()
+}
+private let writeTrampoline: bufferevent_data_cb = { _, ctx in
+    Unmanaged<BufferEvent>.fromOpaque(ctx!).takeUnretainedValue().onWrite()
+}
+private let eventTrampoline: bufferevent_event_cb = { _, what, ctx in
+    Unmanaged<BufferEvent>.fromOpaque(ctx!).takeUnretainedValue().onEvent(what)
+}
+
+/// Bytes of an evbuffer, copied out.
+func evbufferBytes(_ buffer: OpaquePointer, count: Int? = nil) -> [UInt8] {
+    let n = min(count ?? Int.max, evbuffer_get_length(buffer))
+    guard n > 0 else { return [] }
+    var out = [UInt8](repeating: 0, count: n)
+    _ = evbuffer_copyout(buffer, &out, n)
+    return out
+}

@@ -1,0 +1,104 @@
+import CLibevent
+import Glibc
+
+/// One proxy route's upstreams in one worker: round-robin, passive health
+/// (nginx's max_fails / fail_timeout) and the idle keep-alive connections.
+final class UpstreamPool {
+    final class Peer {
+        let address: UpstreamAddress
+        var storage = sockaddr_storage()
+        var length: socklen_t = 0
+        var resolved = false
+        var fails = 0
+        var firstFail = 0.0
+        var downUntil = 0.0
+        var idle: [UpstreamConnection] = []
+
+        init(_ address: UpstreamAddress) { self.address = address }
+    }
+
+    let route: ProxyRoute
+    let peers: [Peer]
+    private var cursor = 0
+
+    init(route: ProxyRoute) {
+        self.route = route
+        peers = route.upstreams.map(Peer.init)
+        for peer in peers { Self.resolve(peer) }
+    }
+
+    /// Names are resolved once per worker, as nginx resolves at start-up.
+    private static func resolve(_ peer: Peer) {
+        switch peer.address {
+        case .unix(let path):
+            var sun = Sockets.unixAddress(path)
+            withUnsafeBytes(of: &sun) { src in
+                withUnsafeMutableBytes(of: &peer.storage) { $0.copyMemory(from: src) }
+            }
+            peer.length = socklen_t(MemoryLayout<sockaddr_un>.size)
+            peer.resolved = true
+        case .tcp(let host, let port):
+            var hints = addrinfo()
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            hints.ai_flags = AI_NUMERICSERV
+            var result: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else {
+                log.error("proxy: cannot resolve upstream \(peer.address)")
+                return
+            }
+            defer { freeaddrinfo(result) }
+            peer.length = first.pointee.ai_addrlen
+            withUnsafeMutableBytes(of: &peer.storage) {
+                $0.copyMemory(from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(first.pointee.ai_addrlen)))
+            }
+            peer.resolved = true
+        }
+    }
+
+    /// The next usable peer in turn, skipping those tried already and those
+    /// marked down. A lone upstream is never marked down (as in nginx).
+    func pick(now: Double, excluding tried: Set<Int>) -> Int? {
+        for step in 0..<peers.count {
+            let i = (cursor + step) % peers.count
+            guard !tried.contains(i), peers[i].resolved else { continue }
+            if peers.count > 1 && peers[i].downUntil > now { continue }
+            cursor = (i + 1) % peers.count
+            return i
+        }
+        return nil
+    }
+
+    func failed(_ i: Int, now: Double) {
+        let peer = peers[i]
+        guard route.maxFails > 0, peers.count > 1 else { return }
+        if now - peer.firstFail > route.failTimeout { peer.fails = 0; peer.firstFail = now }
+        peer.fails += 1
+        if peer.fails >= route.maxFails {
+            peer.downUntil = now + route.failTimeout
+            peer.fails = 0
+            log.warn("proxy: upstream \(peer.address) marked down for \(formatSeconds(route.failTimeout))s")
+            for c in peer.idle { c.discard() }
+            peer.idle.removeAll()
+        }
+    }
+
+    func succeeded(_ i: Int) {
+        peers[i].fails = 0
+    }
+
+    func takeIdle(_ i: Int) -> UpstreamConnection? {
+        peers[i].idle.popLast()
+    }
+
+    /// Keeps a finished connection for the next request, up to `keepalive`.
+    func giveBack(_ c: UpstreamConnection, peer i: Int) {
+        guard route.keepalive > 0 else { c.discard(); return }
+        let peer = peers[i]
+        if peer.idle.count >= route.keepalive { peer.idle.removeFirst().discard() }
+        peer.idle.append(c)
+        c.park { [weak self, weak c] in
+            guard let self, let c else { return }
+            self.peers[i].idle.removeAll { $0 === c }
+        }
+    }
+}

@@ -17,7 +17,7 @@ final class ProxyCall {
     private var upstream: UpstreamConnection?
     private var reused = false
     private var head: ResponseHead?
-    private var framing = BodyFraming.none
+    private var framing = BodyFraming.empty
     private var remaining = 0
     private var decoder = ChunkedDecoder()
     private var paused = false
@@ -197,12 +197,12 @@ final class ProxyCall {
             framing = f
             if case .length(let n) = f { remaining = n }
             var headers = ProxyRequest.responseHeaders(parsed, keepLength: f != .chunked && f != .untilClose)
-            if exchange.isHead, case .none = f, let cl = parsed.value("content-length") {
+            if exchange.isHead, case .empty = f, let cl = parsed.value("content-length") {
                 headers.removeAll { $0.0.lowercased() == "content-length" }
                 headers.append(("Content-Length", cl))
             }
             exchange.startStreaming(status: parsed.status, headers: headers)
-            if f == .none { complete(keepAlive: true); return }
+            if f == .empty { complete(keepAlive: true); return }
             if case .length(0) = f { complete(keepAlive: true); return }
         }
         forwardBody(input)
@@ -229,7 +229,7 @@ final class ProxyCall {
             finished = decoder.finished
         case .untilClose:
             evbuffer_add_buffer(piece, input)
-        case .none:
+        case .empty:
             finished = true
         }
         if evbuffer_get_length(piece) > 0 {

@@ -41,7 +41,7 @@ struct ResponseHead {
 
     /// How the body is delimited, per RFC 9112 §6.3.
     func framing(requestWasHead: Bool) -> BodyFraming? {
-        if requestWasHead || (100..<200).contains(status) || status == 204 || status == 304 { return .none }
+        if requestWasHead || (100..<200).contains(status) || status == 204 || status == 304 { return .empty }
         if let te = value("transfer-encoding") {
             guard te.lowercased().split(separator: ",").last?.trimmingSpacesAndTabs() == "chunked" else { return nil }
             return .chunked
@@ -57,7 +57,7 @@ struct ResponseHead {
 }
 
 enum BodyFraming: Equatable {
-    case none
+    case empty
     case length(Int)
     case chunked
     case untilClose

@@ -64,7 +64,7 @@ def free_port():
     return port
 
 
-def conf(upstream_list, extra_route="", workers=1, extra_server=""):
+def conf(upstream_list, extra_route="", workers=1, extra_server="", read_timeout=2):
     ups = ", ".join(f'"{u}"' for u in upstream_list)
     return f"""
 [server]
@@ -80,7 +80,7 @@ path = "/"
 type = "proxy"
 upstream = [{ups}]
 connect_timeout = 1
-read_timeout = 2
+read_timeout = {read_timeout}
 {extra_route}
 
 [[route]]
@@ -260,7 +260,7 @@ def _rss_kib(pid):
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_256_mib_streams_with_flat_worker_memory(server, upstreams, chunked):
     up = upstreams()
-    s = server(conf([up.spec], extra_route="read_timeout = 30"))
+    s = server(conf([up.spec], read_timeout=30))
     worker = s.wait_workers(1)[0]
     requests.get(s.url("/echo"), timeout=5)
     base = _rss_kib(worker)
@@ -277,7 +277,7 @@ def test_256_mib_streams_with_flat_worker_memory(server, upstreams, chunked):
 
 def test_a_slow_client_does_not_make_the_worker_buffer(server, upstreams):
     up = upstreams()
-    s = server(conf([up.spec], extra_route="read_timeout = 30"))
+    s = server(conf([up.spec], read_timeout=30))
     worker = s.wait_workers(1)[0]
     requests.get(s.url("/echo"), timeout=5)
     base = _rss_kib(worker)

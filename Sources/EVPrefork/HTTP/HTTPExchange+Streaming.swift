@@ -63,17 +63,18 @@ extension HTTPExchange {
     }
 
     /// The body cannot be completed (the upstream died): the client must see
-    /// a broken response, never a short one that looks whole. Closing the
-    /// connection does that for Content-Length and chunked framing alike.
+    /// a broken response, never a short one that looks whole. What was sent
+    /// still goes out, then the connection closes without the final chunk,
+    /// which breaks Content-Length and chunked framing alike.
     func abortStreaming() {
         guard !responded else { return }
         responded = true
         logAccess(status: streamedStatus, bodyBytes: streamedBytes)
-        if let evcon = evhttp_request_get_connection(request) {
-            evhttp_connection_free(evcon)  // frees the request too
-        } else {
-            evhttp_send_reply_end(request)  // only frees the orphaned request
+        if evhttp_request_get_connection(request) != nil {
+            request.pointee.chunked = 0
+            evhttp_add_header(evhttp_request_get_output_headers(request), "Connection", "close")
         }
+        evhttp_send_reply_end(request)
     }
 }
 

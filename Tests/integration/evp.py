@@ -75,7 +75,8 @@ class Server:
 
     def start(self, timeout=10):
         self._err = open(self.stderr_path, "ab")
-        self._out = open(self.stdout_path, "ab")
+        self._out = open(self.stdout_path, "wb")  # each start prints its own listening lines
+        self.port = None
         self.proc = subprocess.Popen([self.binary, "-c", str(self.conf), *self.args],
                                      stdout=self._out, stderr=self._err, cwd=self.dir)
         self.urls = wait_for(self._listening, timeout, what="listening lines")

@@ -395,3 +395,49 @@ def test_websocket_upstream_closing_propagates(server, ws_upstream):
                 assert await ws.recv() == "x"
     asyncio.run(cycle())
     wait_for(lambda: len(os.listdir(f"/proc/{worker}/fd")) <= fds_before + 4, 5, what="tunnel fds released")
+
+
+def test_connect_timeout_moves_on_then_502(server, upstreams):
+    # A listener whose accept queue is full drops SYNs: connecting hangs.
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    port = full.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", port))
+        fillers.append(c)
+    time.sleep(0.2)
+    try:
+        s = server(conf([f"127.0.0.1:{port}"]))
+        t0 = time.monotonic()
+        r = requests.get(s.url("/x"), timeout=10)
+        assert r.status_code == 502
+        assert 0.8 < time.monotonic() - t0 < 3
+        s.stop()
+        up = upstreams(name="second")
+        s.rewrite(conf([f"127.0.0.1:{port}", up.spec]))
+        s.start()
+        t0 = time.monotonic()
+        r = requests.get(s.url("/echo"), timeout=10)
+        assert r.status_code == 200 and r.headers["X-Upstream"] == "second"
+        assert 0.8 < time.monotonic() - t0 < 3, "one connect_timeout, then the next upstream"
+    finally:
+        for c in fillers:
+            c.close()
+        full.close()
+
+
+def test_a_down_upstream_comes_back_after_fail_timeout(server, upstreams):
+    port = free_port()
+    alive = upstreams(name="b")
+    s = server(conf([f"127.0.0.1:{port}", alive.spec], extra_route='fail_timeout = "1s"'))
+    for _ in range(6):
+        assert requests.get(s.url("/echo"), timeout=5).headers["X-Upstream"] == "b"
+    back = upstreams(address=port, name="a")
+    time.sleep(1.2)
+    seen = {requests.get(s.url("/echo"), timeout=5).headers["X-Upstream"] for _ in range(10)}
+    assert seen == {"a", "b"}, "round-robin over both once the first is back"
+    assert back.address == str(port)

@@ -14,6 +14,8 @@ public struct Application {
     }
 
     var routes: [Route] = []
+    /// WebSocket handlers by mode name, for `[[route]] type = "websocket"`.
+    var webSocketModes: [String: WebSocketHandler] = ["echo": .echo]
 
     /// A worker was forked.
     public var onSpawn: ((pid_t) -> Void)?
@@ -29,6 +31,21 @@ public struct Application {
     public var onWorkerStart: (() -> Void)?
 
     public init() {}
+
+    /// Makes `mode = "NAME"` usable in `[[route]]` tables of type websocket.
+    public mutating func webSocketMode(_ name: String, _ handler: WebSocketHandler) {
+        webSocketModes[name] = handler
+    }
+
+    /// Serves WebSockets on `path` with `handler`, without a config entry
+    /// (max_message_size 1 MiB, any origin).
+    public mutating func webSocket(_ path: String, host: String? = nil, _ handler: WebSocketHandler) {
+        let mode = "app:" + path
+        webSocketModes[mode] = handler
+        webSocketPaths.append((path, host?.lowercased(), mode))
+    }
+
+    var webSocketPaths: [(path: String, host: String?, mode: String)] = []
 
     /// Serves `path` (a prefix, as a `[[route]]` path) with `handler`; the
     /// longest prefix wins across config and application routes.

@@ -11,7 +11,11 @@ public struct Server {
     }
 
     /// The schema options this application implies.
-    public var configOptions: ConfigOptions { ConfigOptions() }
+    public var configOptions: ConfigOptions {
+        var options = ConfigOptions()
+        options.websocketModes = Set(application.webSocketModes.keys.filter { !$0.hasPrefix("app:") })
+        return options
+    }
 
     /// Runs in the foreground (or as a daemon) until stopped. Returns the
     /// process exit code: 0 after a clean stop, 1 when it could not start,

@@ -61,6 +61,12 @@ final class Worker {
         for route in setup.application.routes {
             router.add(prefix: route.path, host: route.host, handler: route.handler)
         }
+        for (path, host, mode) in setup.application.webSocketPaths {
+            let handler = setup.application.webSocketModes[mode] ?? .echo
+            router.add(prefix: path, host: host, handler: webSocketRouteHandler(
+                route: WebSocketRoute(mode: mode), handler: handler, server: server,
+                idleTimeout: setup.config.server.websocketTimeout))
+        }
         return router
     }
 
@@ -71,14 +77,13 @@ final class Worker {
             return statusHandler(board: setup.board) { [unowned self] in self.snapshot() }
         case .proxy(let p):
             return proxyHandler(route: route, proxy: p, server: server, websocketTimeout: setup.config.server.websocketTimeout)
-        case .staticFiles, .websocket:
-            // Served from later milestones (issues 5, 6, 7); until then an
-            // honest answer rather than a wrong one.
-            let type = route.kind.typeName
-            return { exchange in
-                log.warn("\(type) routes are not implemented yet: \(exchange.target)")
-                exchange.respond(status: 501)
-            }
+        case .staticFiles:
+            // Served once issue 5's static handler lands; until then an honest answer.
+            return { exchange in exchange.respond(status: 501) }
+        case .websocket(let w):
+            let handler = setup.application.webSocketModes[w.mode] ?? .echo
+            return webSocketRouteHandler(route: w, handler: handler, server: server,
+                                         idleTimeout: setup.config.server.websocketTimeout)
         }
     }
 
@@ -136,6 +141,7 @@ final class Worker {
         state = reason
         control.stop()
         server.drain()
+        for ws in WebSocket.all { ws.close(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }
         beat()
         if server.connections.isEmpty { loop.stop() }
     }

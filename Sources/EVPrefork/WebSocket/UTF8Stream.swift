@@ -1,0 +1,44 @@
+/// Incremental UTF-8 validation (RFC 3629): fed bytes in pieces, it fails at
+/// the first byte that can no longer be valid, so a bad text message is
+/// refused while it is still arriving.
+struct UTF8Stream {
+    /// Continuation bytes still expected in the current sequence.
+    private var need = 0
+    /// Allowed range of the next byte (tighter after E0, ED, F0, F4).
+    private var low: UInt8 = 0x80
+    private var high: UInt8 = 0xBF
+
+    /// False as soon as the bytes so far cannot start valid UTF-8.
+    mutating func feed(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        for b in bytes {
+            if need == 0 {
+                switch b {
+                case 0x00...0x7F: continue
+                case 0xC2...0xDF: need = 1; low = 0x80; high = 0xBF
+                case 0xE0: need = 2; low = 0xA0; high = 0xBF
+                case 0xE1...0xEC, 0xEE...0xEF: need = 2; low = 0x80; high = 0xBF
+                case 0xED: need = 2; low = 0x80; high = 0x9F  // no surrogates
+                case 0xF0: need = 3; low = 0x90; high = 0xBF
+                case 0xF1...0xF3: need = 3; low = 0x80; high = 0xBF
+                case 0xF4: need = 3; low = 0x80; high = 0x8F  // nothing past U+10FFFF
+                default: return false
+                }
+            } else {
+                guard b >= low && b <= high else { return false }
+                need -= 1
+                low = 0x80; high = 0xBF
+            }
+        }
+        return true
+    }
+
+    /// At the end of a message: no sequence left half-done.
+    var complete: Bool { need == 0 }
+
+    mutating func reset() { self = UTF8Stream() }
+
+    static func isValid(_ bytes: [UInt8]) -> Bool {
+        var s = UTF8Stream()
+        return bytes.withUnsafeBytes { s.feed($0) } && s.complete
+    }
+}

@@ -1,0 +1,303 @@
+import CLibevent
+import Glibc
+
+/// One open WebSocket in a worker: reads frames from the detached client
+/// connection, enforces RFC 6455 with the exact close codes, reassembles
+/// messages for the handler, and writes the handler's messages.
+public final class WebSocket {
+    public let path: String
+    public let remoteAddress: String
+    /// The subprotocol agreed in the handshake, if any.
+    public let subprotocol: String?
+    /// Free for the application (a user name, a room).
+    public var userInfo: [String: String] = [:]
+
+    private let connection: DetachedConnection
+    private let loop: EventLoop
+    private let handler: WebSocketHandler
+    private let maxMessage: Int
+    private let idleTimeout: Double
+    private var idleTimer: LoopEvent!
+    private var closeTimer: LoopEvent?
+    private var frame: FrameHeader?
+    private var frameRemaining = 0
+    private var maskOffset = 0
+    /// Opcode of the message being assembled (text or binary), nil between messages.
+    private var messageOpcode: UInt8?
+    private var message: [UInt8] = []
+    private var utf8 = UTF8Stream()
+    private var control: [UInt8] = []
+    private(set) public var closeSent = false
+    private var closeReceived = false
+    private var finished = false
+    private var readPaused = false
+
+    nonisolated(unsafe) static var open: [ObjectIdentifier: WebSocket] = [:]
+    /// Pause reading while this much waits for a client that does not read.
+    static let outputHighWater = 4 << 20
+
+    init(connection: DetachedConnection, handler: WebSocketHandler, path: String, subprotocol: String?,
+         maxMessage: Int64, idleTimeout: Double, loop: EventLoop) {
+        self.connection = connection
+        self.loop = loop
+        self.handler = handler
+        self.path = path
+        self.remoteAddress = connection.remote
+        self.subprotocol = subprotocol
+        self.maxMessage = Int(min(maxMessage, Int64(Int.max / 2)))
+        self.idleTimeout = idleTimeout
+        idleTimer = LoopEvent(loop) { [unowned self] in
+            self.close(code: WebSocketCloseCode.goingAway, reason: "idle timeout")
+        }
+    }
+
+    func start() {
+        Self.open[ObjectIdentifier(self)] = self
+        let stream = connection.stream
+        stream.onRead = { [unowned self] in self.readable() }
+        stream.onWrite = { [unowned self] in self.drained() }
+        stream.onEvent = { [unowned self] _ in self.dropped() }
+        idleTimer.schedule(after: idleTimeout)
+        handler.onOpen?(self)
+        readable()  // frames the client sent right behind its handshake
+    }
+
+    /// Every open WebSocket of this worker, for broadcasts and draining.
+    public static var all: [WebSocket] { Array(open.values) }
+
+    // MARK: - sending
+
+    public func send(text: String) {
+        var text = text
+        text.withUTF8 { sendFrame(opcode: 0x1, payload: UnsafeRawBufferPointer($0)) }
+    }
+
+    public func send(binary: [UInt8]) {
+        binary.withUnsafeBytes { sendFrame(opcode: 0x2, payload: $0) }
+    }
+
+    public func ping(_ payload: [UInt8] = []) {
+        payload.prefix(125).withUnsafeBytes { sendFrame(opcode: 0x9, payload: $0) }
+    }
+
+    /// Starts the closing handshake: the peer's Close (or a short wait) ends the connection.
+    public func close(code: UInt16 = WebSocketCloseCode.normal, reason: String = "") {
+        guard !closeSent, !finished else { return }
+        sendClose(code: code, reason: reason)
+        if closeReceived {
+            finishAfterFlush()
+        } else {
+            closeTimer = LoopEvent(loop) { [unowned self] in self.finish(peerCode: nil, reason: "") }
+            closeTimer?.schedule(after: 2)
+        }
+    }
+
+    private func sendClose(code: UInt16?, reason: String) {
+        var payload: [UInt8] = []
+        if let code {
+            payload = [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8.prefix(123))
+        }
+        payload.withUnsafeBytes { sendFrame(opcode: 0x8, payload: $0) }
+        closeSent = true
+    }
+
+    private func sendFrame(opcode: UInt8, payload: UnsafeRawBufferPointer) {
+        guard !closeSent, !finished, connection.alive else { return }
+        var head: [UInt8] = [0x80 | opcode]
+        let n = payload.count
+        if n < 126 {
+            head.append(UInt8(n))
+        } else if n <= 0xFFFF {
+            head += [126, UInt8(n >> 8), UInt8(n & 0xFF)]
+        } else {
+            head.append(127)
+            for shift in stride(from: 56, through: 0, by: -8) { head.append(UInt8(truncatingIfNeeded: UInt64(n) >> UInt64(shift))) }
+        }
+        let output = connection.stream.output
+        head.withUnsafeBytes { _ = evbuffer_add(output, $0.baseAddress, $0.count) }
+        if n > 0 { evbuffer_add(output, payload.baseAddress, n) }
+    }
+
+    // MARK: - receiving
+
+    private func readable() {
+        guard !finished else { return }
+        let input = connection.stream.input
+        if closeSent && closeReceived { evbuffer_drain(input, evbuffer_get_length(input)); return }
+        idleTimer.schedule(after: idleTimeout)
+        while !finished && !readPaused {
+            if frame == nil {
+                guard let header = peekHeader(input) else { return }
+                if let code = accept(header) { fail(code); return }
+                frame = header
+                frameRemaining = header.length
+                maskOffset = 0
+                control.removeAll(keepingCapacity: true)
+            }
+            guard let current = frame else { return }
+            if frameRemaining > 0 {
+                let available = evbuffer_get_length(input)
+                guard available > 0 else { return }
+                let n = min(available, frameRemaining)
+                guard let p = evbuffer_pullup(input, n) else { return }
+                let chunk = UnsafeMutableRawBufferPointer(start: p, count: n)
+                unmask(chunk, key: current.mask, offset: maskOffset)
+                maskOffset += n
+                frameRemaining -= n
+                if current.isControl {
+                    control.append(contentsOf: chunk)
+                } else {
+                    if messageOpcode == 0x1 && !utf8.feed(UnsafeRawBufferPointer(chunk)) {
+                        evbuffer_drain(input, n)
+                        fail(WebSocketCloseCode.invalidData)
+                        return
+                    }
+                    message.append(contentsOf: chunk)
+                }
+                evbuffer_drain(input, n)
+                if frameRemaining > 0 { return }
+            }
+            frame = nil
+            if current.isControl { handleControl(current.opcode) } else if current.fin { deliverMessage() }
+        }
+    }
+
+    /// A whole header (2 to 14 bytes) from the front of the buffer, consumed; nil until it has arrived.
+    private func peekHeader(_ input: OpaquePointer) -> FrameHeader? {
+        var bytes = [UInt8](repeating: 0, count: 14)
+        let have = evbuffer_copyout(input, &bytes, 14)
+        guard have >= 2, let (header, size) = FrameHeader.parse(bytes[0..<have]) else { return nil }
+        evbuffer_drain(input, size)
+        return header
+    }
+
+    /// The close code a frame header earns, or nil when it may proceed.
+    private func accept(_ h: FrameHeader) -> UInt16? {
+        if closeReceived { return nil }
+        if h.rsv != 0 || !h.masked || h.lengthOverflow { return WebSocketCloseCode.protocolError }
+        switch h.opcode {
+        case 0x0:
+            guard messageOpcode != nil else { return WebSocketCloseCode.protocolError }
+        case 0x1, 0x2:
+            guard messageOpcode == nil else { return WebSocketCloseCode.protocolError }
+            messageOpcode = h.opcode
+            message.removeAll(keepingCapacity: false)
+            utf8.reset()
+        case 0x8, 0x9, 0xA:
+            guard h.fin, h.length <= 125 else { return WebSocketCloseCode.protocolError }
+            return nil
+        default:
+            return WebSocketCloseCode.protocolError
+        }
+        if message.count + h.length > maxMessage { return WebSocketCloseCode.messageTooBig }
+        return nil
+    }
+
+    private func deliverMessage() {
+        guard let opcode = messageOpcode else { return }
+        messageOpcode = nil
+        let payload = message
+        message = []
+        if opcode == 0x1 {
+            guard utf8.complete else { fail(WebSocketCloseCode.invalidData); return }
+            handler.onText?(self, String(decoding: payload, as: UTF8.self))
+        } else {
+            handler.onBinary?(self, payload)
+        }
+        if !finished && evbuffer_get_length(connection.stream.output) > Self.outputHighWater {
+            readPaused = true
+            connection.stream.disable(read: true)
+        }
+    }
+
+    private func handleControl(_ opcode: UInt8) {
+        switch opcode {
+        case 0x9: control.withUnsafeBytes { sendFrame(opcode: 0xA, payload: $0) }
+        case 0xA: break  // unsolicited pongs are fine
+        default: receivedClose()
+        }
+    }
+
+    private func receivedClose() {
+        closeReceived = true
+        var code: UInt16?
+        var reason = ""
+        if control.count == 1 { fail(WebSocketCloseCode.protocolError); return }
+        if control.count >= 2 {
+            let c = UInt16(control[0]) << 8 | UInt16(control[1])
+            guard Self.validCloseCode(c) else { fail(WebSocketCloseCode.protocolError); return }
+            let text = Array(control[2...])
+            guard UTF8Stream.isValid(text) else { fail(WebSocketCloseCode.invalidData); return }
+            code = c
+            reason = String(decoding: text, as: UTF8.self)
+        }
+        peerCode = code
+        peerReason = reason
+        if !closeSent { sendClose(code: code, reason: "") }
+        finishAfterFlush()
+    }
+
+    private var peerCode: UInt16?
+    private var peerReason = ""
+
+    static func validCloseCode(_ c: UInt16) -> Bool {
+        switch c {
+        case 1000...1003, 1007...1014: true
+        case 3000...4999: true
+        default: false
+        }
+    }
+
+    /// A protocol violation: Close with the code, then the connection ends.
+    private func fail(_ code: UInt16) {
+        guard !finished else { return }
+        let input = connection.stream.input
+        evbuffer_drain(input, evbuffer_get_length(input))
+        connection.stream.disable(read: true)
+        if !closeSent { sendClose(code: code, reason: "") }
+        peerCode = nil
+        finishAfterFlush()
+    }
+
+    // MARK: - ending
+
+    private var flushing = false
+
+    private func finishAfterFlush() {
+        flushing = true
+        if evbuffer_get_length(connection.stream.output) == 0 { finish(peerCode: peerCode, reason: peerReason) }
+    }
+
+    private func drained() {
+        if flushing {
+            finish(peerCode: peerCode, reason: peerReason)
+        } else if readPaused {
+            readPaused = false
+            connection.stream.enable(read: true)
+            readable()
+        }
+    }
+
+    private func dropped() {
+        finish(peerCode: closeReceived ? peerCode : nil, reason: peerReason)
+    }
+
+    private func finish(peerCode: UInt16?, reason: String) {
+        guard !finished else { return }
+        finished = true
+        idleTimer.cancel()
+        closeTimer?.cancel()
+        connection.close()
+        Self.open[ObjectIdentifier(self)] = nil
+        handler.onClose?(self, peerCode, reason)
+    }
+}
+
+private func unmask(_ bytes: UnsafeMutableRawBufferPointer, key: UInt32, offset: Int) {
+    let k = [UInt8(key >> 24), UInt8((key >> 16) & 0xFF), UInt8((key >> 8) & 0xFF), UInt8(key & 0xFF)]
+    var i = offset & 3
+    for j in 0..<bytes.count {
+        bytes[j] ^= k[i]
+        i = (i + 1) & 3
+    }
+}

@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "evprefork", targets: ["evprefork"]),
         .executable(name: "toml-decode", targets: ["toml-decode"]),
         .executable(name: "hello-app", targets: ["hello-app"]),
+        .executable(name: "chat-app", targets: ["chat-app"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,6 +26,7 @@ let package = Package(
         ], path: "Sources/evprefork"),
         .executableTarget(name: "toml-decode", dependencies: ["TOML"], path: "Sources/toml-decode"),
         .executableTarget(name: "hello-app", dependencies: ["EVPrefork"], path: "Examples/hello"),
+        .executableTarget(name: "chat-app", dependencies: ["EVPrefork"], path: "Examples/chat"),
         .testTarget(name: "TOMLTests", dependencies: ["TOML"], path: "Tests/TOMLTests"),
         .testTarget(name: "EVPreforkTests", dependencies: ["EVPrefork"], path: "Tests/EVPreforkTests"),
     ]

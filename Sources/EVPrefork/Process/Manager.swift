@@ -38,6 +38,9 @@ final class Manager {
     private var earlyDeaths = 0
     private var nextSpawn = 0.0
     private var reloadStarted: Double?
+    /// READY=1 sent to systemd for the current generation.
+    private var notifiedReady = false
+    private var lastStatusNotice = 0.0
 
     struct StartError: Error, CustomStringConvertible {
         var message: String
@@ -63,32 +66,45 @@ final class Manager {
         if let other = PidFile.runningServer(pidPath) {
             throw StartError(message: "another evprefork (pid \(other)) is running with pid file \(pidPath)")
         }
+        // Sockets may come from the manager we replace (USR2) or from
+        // systemd (socket activation); whatever is left we bind ourselves.
         let (inherited, parent) = Upgrade.inherited()
         upgradeFrom = parent
+        var activated = Systemd.activatedSockets()
         var used = Set<Int32>()
         for address in config.server.listen {
             if let fd = inherited[address.description] {
-                Sockets.setCloseOnExec(fd, true)
-                Sockets.setNonBlocking(fd)
-                // An inherited reuse_port anchor is bound only; listening again is harmless otherwise.
-                if !perWorkerSockets(address) { listen(fd, Int32(config.server.backlog)) }
-                sockets[address] = ListenSocket(address: address, fd: fd, actual: Sockets.actualAddress(fd: fd, configured: address))
+                adopt(fd, for: address)
                 used.insert(fd)
-                continue
-            }
-            do {
-                sockets[address] = try Sockets.open(address, backlog: config.server.backlog,
-                                                    reusePort: config.server.reusePort,
-                                                    listening: !perWorkerSockets(address))
-            } catch {
-                closeAll()
-                throw StartError(message: error.message)
+            } else if let i = activated.firstIndex(where: { Systemd.matches($0, address) }) {
+                adopt(activated.remove(at: i), for: address)
+            } else {
+                do {
+                    sockets[address] = try Sockets.open(address, backlog: config.server.backlog,
+                                                        reusePort: config.server.reusePort,
+                                                        listening: !perWorkerSockets(address))
+                } catch {
+                    closeAll()
+                    throw StartError(message: error.message)
+                }
             }
         }
         for fd in inherited.values where !used.contains(fd) { close(fd) }
+        for fd in activated {
+            log.warn("socket activation: fd \(fd) matches no listen address; closing it")
+            close(fd)
+        }
         for address in config.server.listen {
             Console.out("evprefork: listening on \(sockets[address]!.url)\n")
         }
+    }
+
+    private func adopt(_ fd: Int32, for address: ListenAddress) {
+        Sockets.setCloseOnExec(fd, true)
+        Sockets.setNonBlocking(fd)
+        // An inherited reuse_port anchor is bound only; listening again is harmless otherwise.
+        if !perWorkerSockets(address) { listen(fd, Int32(config.server.backlog)) }
+        sockets[address] = ListenSocket(address: address, fd: fd, actual: Sockets.actualAddress(fd: fd, configured: address))
     }
 
     private func closeAll() {
@@ -189,6 +205,7 @@ final class Manager {
         if case .stopping(let wasGraceful, _) = phase, !wasGraceful || graceful { return }
         gracefulExit = graceful
         log.info(graceful ? "graceful shutdown" : "fast shutdown")
+        if upgrade == nil { Systemd.notify("STOPPING=1") }  // not when handing over to a new binary
         // Fast: TERM now, KILL whatever is left half a second later.
         let deadline = now + (graceful ? config.server.gracefulTimeout : 0.5)
         phase = .stopping(graceful: graceful, deadline: deadline)
@@ -287,6 +304,7 @@ final class Manager {
         retireOldGeneration(now)
         spawnMissing(now)
         checkUpgrade(now)
+        notifySystemd(now)
         return false
     }
 
@@ -398,16 +416,37 @@ final class Manager {
         }
     }
 
+    /// READY=1 once the current generation's workers have all sent a
+    /// heartbeat (also after a reload), and a STATUS= line now and then.
+    private func notifySystemd(_ now: Double) {
+        let current = workers.values.filter { $0.generation == generation }
+        if !notifiedReady && upgradeFrom == nil && current.filter(\.healthy).count >= targetWorkers {
+            notifiedReady = true
+            Systemd.notify("READY=1\nMAINPID=\(getpid())\nSTATUS=\(statusLine())")
+            lastStatusNotice = now
+        } else if notifiedReady && now - lastStatusNotice >= 5 {
+            Systemd.notify("STATUS=\(statusLine())")
+            lastStatusNotice = now
+        }
+    }
+
+    private func statusLine() -> String {
+        let requests = workers.values.reduce(0) { $0 + ($1.beat?.requests ?? 0) }
+        return "\(workers.count) workers, generation \(generation), \(requests) requests"
+    }
+
     // MARK: - reload
 
     private func reload() {
         log.info("reloading \(configPath)")
+        Systemd.notify("RELOADING=1")
         let fresh: Config
         do {
             fresh = try Config.load(path: configPath, options: options)
         } catch {
             for d in error.diagnostics { log.error("reload failed: \(d)") }
             log.error("reload failed; still serving the previous configuration")
+            Systemd.notify("READY=1")
             return
         }
         var opened: [ListenAddress: ListenSocket] = [:]
@@ -421,6 +460,7 @@ final class Manager {
             } catch {
                 for s in opened.values { close(s.fd) }
                 log.error("reload failed: \(error.message); still serving the previous configuration")
+                Systemd.notify("READY=1")
                 return
             }
         }
@@ -449,6 +489,7 @@ final class Manager {
         board.manager = StatusBoard.Manager(pid: getpid(), generation: generation, started: started)
         reloadStarted = monotonicClock()
         nextSpawn = 0
+        notifiedReady = false
         log.info("configuration reloaded: generation \(generation), \(targetWorkers) workers")
     }
 
@@ -497,8 +538,11 @@ final class Manager {
             let healthy = workers.values.filter { $0.generation == generation && $0.healthy }.count
             if healthy >= targetWorkers {
                 log.info("upgrade: workers are up; stopping the old manager \(old)")
-                kill(old, SIGQUIT)
                 upgradeFrom = nil
+                // systemd follows the service to its new main process (NotifyAccess=all).
+                notifiedReady = true
+                Systemd.notify("MAINPID=\(getpid())\nREADY=1\nSTATUS=\(statusLine())")
+                kill(old, SIGQUIT)
             } else if now > upgradeDeadline {
                 log.error("upgrade: workers did not come up within upgrade_timeout; exiting")
                 upgradeFrom = nil

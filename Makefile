@@ -10,7 +10,12 @@ CONFIG    ?= conf/server.conf
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS  := libevent-dev pkg-config nginx-light curl
 
-.PHONY: all build deps venv run test unit integration bench clean
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+LOGDIR     ?= /var/log/evprefork
+DESTDIR    ?=
+
+.PHONY: all build deps venv run test unit integration bench clean install
 
 all: build
 
@@ -46,6 +51,27 @@ integration: build venv
 	  $(PY) -m pytest Tests/integration -q -p no:cacheprovider
 
 test: unit integration
+
+# Binary and ops script, config and example site (an existing config is kept),
+# systemd units and the logrotate snippet, with the install paths filled in.
+install: build
+	install -D -m 755 $(RELEASE)/evprefork $(DESTDIR)$(PREFIX)/bin/evprefork
+	install -D -m 755 tools/evpreforkctl $(DESTDIR)$(PREFIX)/bin/evpreforkctl
+	install -d $(DESTDIR)$(SYSCONFDIR)/evprefork/public $(DESTDIR)$(LOGDIR)
+	[ -e $(DESTDIR)$(SYSCONFDIR)/evprefork/server.conf ] || \
+	  sed -e 's|^access_log = "stdout"|access_log = "$(LOGDIR)/access.log"|' \
+	      -e 's|^error_log  = "stderr"|error_log  = "$(LOGDIR)/error.log"|' \
+	      conf/server.conf > $(DESTDIR)$(SYSCONFDIR)/evprefork/server.conf
+	install -m 644 conf/public/* $(DESTDIR)$(SYSCONFDIR)/evprefork/public/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/evprefork/examples
+	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/evprefork/
+	install -m 644 conf/examples/*.conf $(DESTDIR)$(PREFIX)/share/doc/evprefork/examples/
+	for f in conf/evprefork.service conf/evprefork.socket conf/logrotate.d/evprefork; do \
+	  case $$f in *logrotate*) dest=$(DESTDIR)$(SYSCONFDIR)/logrotate.d/evprefork ;; \
+	              *) dest=$(DESTDIR)/lib/systemd/system/$$(basename $$f) ;; esac; \
+	  install -d $$(dirname $$dest); \
+	  sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@LOGDIR@|$(LOGDIR)|g' $$f > $$dest; \
+	done
 
 clean:
 	rm -rf .build $(VENV)

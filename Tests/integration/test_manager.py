@@ -522,12 +522,18 @@ def test_evpreforkctl(server, tmp_path, evprefork_bin):
     from evp import REPO
     ctl = str(REPO / "tools" / "evpreforkctl")
     env = {**os.environ, "EVPREFORK": evprefork_bin}
-    s = server(conf(workers=2))
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    s = server(conf(workers=2, listen=f'"http://127.0.0.1:{port}"'))  # a known port: ctl reads it from the config
     s.wait_workers(2)
     r = subprocess.run([ctl, "-c", str(s.conf), "status"], capture_output=True, text=True, env=env, timeout=10)
     assert r.returncode == 0, r.stderr
     assert f"manager pid {s.pid}" in r.stdout
     assert "workers (2)" in r.stdout
+    wait_for(lambda: "generation 1" in subprocess.run([ctl, "-c", str(s.conf), "status"], capture_output=True,
+                                                        text=True, env=env, timeout=10).stdout, 5, what="status table")
     assert subprocess.run([ctl, "-c", str(s.conf), "ttin"], env=env, timeout=10).returncode == 0
     s.wait_workers(3)
     assert subprocess.run([ctl, "-c", str(s.conf), "quit"], env=env, timeout=10).returncode == 0

@@ -28,6 +28,7 @@ public final class HTTPExchange {
 
     /// Every way of answering ends here: one access-log line per response.
     func logAccess(status: Int, bodyBytes: Int) {
+        Metrics.response(status: status, bytes: bodyBytes)
         guard let accessLog = AccessLog.shared else { return }
         let version = "HTTP/\(request.pointee.major).\(request.pointee.minor)"
         let now = HTTPServer.current?.loop.now ?? started

@@ -17,38 +17,39 @@ enum WorkerState: UInt64 {
     }
 }
 
-/// The fixed-size record a worker writes to the shared heartbeat pipe. Six
-/// 64-bit words, well under PIPE_BUF, so every write is atomic and records
-/// from different workers never interleave.
+/// The fixed-size record a worker writes to the shared heartbeat pipe:
+/// magic, pid, state and the worker's counters, 14 64-bit words, well under
+/// PIPE_BUF, so every write is atomic and records from different workers
+/// never interleave.
 struct Heartbeat: Equatable {
-    static let size = 48
-    static let magic: UInt64 = 0x4556_5046_4842_0001  // "EVPFHB" v1
+    static let size = (3 + WorkerCounters.wordCount) * 8
+    static let magic: UInt64 = 0x4556_5046_4842_0002  // "EVPFHB" v2
 
     var pid: Int32
     var state: WorkerState
-    var connections: Int
-    var requests: Int
-    var accepted: Int
+    var counters: WorkerCounters
+
+    var connections: Int { counters.connections }
+    var accepted: Int { counters.accepted }
+    var requests: Int { counters.requests }
 
     func encoded() -> [UInt8] {
-        var words: [UInt64] = [Self.magic, UInt64(UInt32(bitPattern: pid)), state.rawValue,
-                               UInt64(connections), UInt64(requests), UInt64(accepted)]
+        var words: [UInt64] = [Self.magic, UInt64(UInt32(bitPattern: pid)), state.rawValue] + counters.words
         return words.withUnsafeMutableBytes { Array($0) }
     }
 
-    init(pid: Int32, state: WorkerState, connections: Int, requests: Int, accepted: Int) {
-        self.pid = pid; self.state = state; self.connections = connections
-        self.requests = requests; self.accepted = accepted
+    init(pid: Int32, state: WorkerState, counters: WorkerCounters) {
+        self.pid = pid; self.state = state; self.counters = counters
     }
 
     /// nil for a record that is not ours (wrong magic or state).
     init?(_ bytes: ArraySlice<UInt8>) {
         guard bytes.count == Self.size else { return nil }
-        var words = [UInt64](repeating: 0, count: 6)
+        var words = [UInt64](repeating: 0, count: Self.size / 8)
         words.withUnsafeMutableBytes { $0.copyBytes(from: bytes) }
         guard words[0] == Self.magic, let state = WorkerState(rawValue: words[2]) else { return nil }
         self.init(pid: Int32(bitPattern: UInt32(truncatingIfNeeded: words[1])), state: state,
-                  connections: Int(words[3]), requests: Int(words[4]), accepted: Int(words[5]))
+                  counters: WorkerCounters(words: words[3...]))
     }
 }
 

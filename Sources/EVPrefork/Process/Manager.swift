@@ -38,6 +38,9 @@ final class Manager {
     private var earlyDeaths = 0
     private var nextSpawn = 0.0
     private var reloadStarted: Double?
+    /// Counters of workers that are gone, and why workers were replaced.
+    private var retiredCounters = WorkerCounters()
+    private var restarts = RestartReason.allCases.map { _ in 0 }
     /// READY=1 sent to systemd for the current generation.
     private var notifiedReady = false
     private var lastStatusNotice = 0.0
@@ -239,6 +242,7 @@ final class Manager {
         workers[beat.pid] = w
         if first { earlyDeaths = 0 }
         publish(w)
+        publishTotals()
         application.onHeartbeat?(beat.pid)
     }
 
@@ -261,6 +265,9 @@ final class Manager {
             }
             guard let w = workers.removeValue(forKey: pid) else { continue }
             board.remove(pid: pid)
+            if let beat = w.beat { retiredCounters = retiredCounters + beat.counters.retired }
+            if let reason = restartReason(w) { restarts[reason.rawValue] += 1 }
+            publishTotals()
             application.onReap?(pid, status)
             let how = describe(status: status)
             if !w.healthy && w.stopSentAt == nil {
@@ -274,6 +281,21 @@ final class Manager {
                 log.debug("worker \(pid) stopped (\(how))")
             }
         }
+    }
+
+    /// Why a worker that exited had to be replaced; nil when it was meant
+    /// to go (shutdown, reload, TTOU).
+    private func restartReason(_ w: WorkerRecord) -> RestartReason? {
+        if w.silent { return .heartbeatTimeout }
+        if w.state == .retiring { return .retired }
+        guard w.stopSentAt == nil else { return nil }
+        return w.healthy ? .crashed : .diedAtStart
+    }
+
+    /// The totals the status route shows: gone workers plus the last beat of each live one.
+    private func publishTotals() {
+        board.totals = workers.values.reduce(retiredCounters) { $0 + ($1.beat?.counters ?? WorkerCounters()) }
+        board.restarts = restarts
     }
 
     private func describe(status: Int32) -> String {
@@ -313,6 +335,7 @@ final class Manager {
         for (pid, w) in workers {
             if w.stopSentAt == nil && now - w.lastHeartbeat > s.heartbeatInterval + s.heartbeatTimeout {
                 log.error("worker \(pid) sent no heartbeat for \(Int(now - w.lastHeartbeat))s; stopping it")
+                workers[pid]?.silent = true
                 stopWorker(pid, signal: SIGQUIT)
             } else if let sent = workers[pid]?.stopSentAt, !w.killed, now - sent > s.gracefulTimeout {
                 log.warn("worker \(pid) did not stop within graceful_timeout; killing it")

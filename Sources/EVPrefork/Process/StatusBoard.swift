@@ -6,7 +6,9 @@ import Glibc
 /// which costs a status answer one heartbeat of staleness at worst.
 final class StatusBoard: @unchecked Sendable {
     static let slots = 1024
-    private static let headerWords = 8
+    private static let headerWords = 64
+    private static let totalsAt = 8
+    private static let restartsAt = 32
     private static let slotWords = 10
     private let words: UnsafeMutablePointer<Int64>
     private let size: Int
@@ -46,6 +48,18 @@ final class StatusBoard: @unchecked Sendable {
             words[0] = Int64(newValue.pid); words[1] = Int64(newValue.generation)
             words[2] = Int64(bitPattern: newValue.started.bitPattern)
         }
+    }
+
+    /// Every worker's counters added up, those of workers gone included (the manager's view).
+    var totals: WorkerCounters {
+        get { WorkerCounters(words: (0..<WorkerCounters.wordCount).map { UInt64(bitPattern: words[Self.totalsAt + $0]) }[...]) }
+        set { for (i, w) in newValue.words.enumerated() { words[Self.totalsAt + i] = Int64(bitPattern: w) } }
+    }
+
+    /// Workers replaced, by RestartReason.
+    var restarts: [Int] {
+        get { RestartReason.allCases.map { Int(words[Self.restartsAt + $0.rawValue]) } }
+        set { for (i, n) in newValue.enumerated() { words[Self.restartsAt + i] = Int64(n) } }
     }
 
     private func slot(_ i: Int) -> UnsafeMutablePointer<Int64> { words + Self.headerWords + i * Self.slotWords }

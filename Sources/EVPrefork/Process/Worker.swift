@@ -105,22 +105,35 @@ final class Worker {
         control.start()
         loop.run()
         control.stop()
+        beat()  // the last counts, so the manager's totals lose nothing
         exit(0)
     }
 
-    private func snapshot() -> StatusBoard.Worker {
-        StatusBoard.Worker(pid: getpid(), generation: setup.generation, state: state,
-                           connections: server.connections.count, requests: server.requestsServed,
-                           accepted: server.accepted, started: started, lastHeartbeat: wallClock())
+    /// What the last heartbeat told the manager.
+    private var lastSent = WorkerCounters()
+
+    private func counters() -> WorkerCounters {
+        var c = Metrics.counters
+        c.connections = server.connections.count
+        c.accepted = server.accepted
+        return c
+    }
+
+    /// This worker's row as of now, and what it counted since its last heartbeat.
+    private func snapshot() -> (row: StatusBoard.Worker, unsent: WorkerCounters) {
+        let now = counters()
+        let row = StatusBoard.Worker(pid: getpid(), generation: setup.generation, state: state,
+                                     connections: now.connections, requests: now.requests,
+                                     accepted: now.accepted, started: started, lastHeartbeat: wallClock())
+        return (row, now - lastSent)
     }
 
     private func beat() {
         // A manager that died leaves us orphaned: stop serving rather than
         // linger unmanaged.
         if getppid() != setup.managerPID && state == .running { log.warn("manager is gone; draining"); drain(.draining) }
-        HeartbeatPipe.send(Heartbeat(pid: getpid(), state: state, connections: server.connections.count,
-                                     requests: server.requestsServed, accepted: server.accepted),
-                           to: setup.heartbeatFD)
+        lastSent = counters()
+        HeartbeatPipe.send(Heartbeat(pid: getpid(), state: state, counters: lastSent), to: setup.heartbeatFD)
     }
 
     private func accepted() {

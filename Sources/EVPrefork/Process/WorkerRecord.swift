@@ -17,6 +17,8 @@ struct WorkerRecord {
     /// When we sent QUIT (or TERM); KILL follows `graceful_timeout` later.
     var stopSentAt: Double?
     var killed = false
+    /// Set when the manager stopped it for silence, for the restarts metric.
+    var silent = false
 
     /// Serving and not on its way out.
     var active: Bool { state == .running && stopSentAt == nil }

@@ -69,6 +69,7 @@ final class UpstreamPool {
     }
 
     func failed(_ i: Int, now: Double) {
+        Metrics.counters.upstreamFailures += 1
         let peer = peers[i]
         guard route.maxFails > 0, peers.count > 1 else { return }
         if now - peer.firstFail > route.failTimeout { peer.fails = 0; peer.firstFail = now }

@@ -53,6 +53,8 @@ public final class WebSocket {
 
     func start() {
         Self.open[ObjectIdentifier(self)] = self
+        Metrics.counters.websockets += 1
+        Metrics.counters.websocketsOpen += 1
         let stream = connection.stream
         stream.onRead = { [unowned self] in self.readable() }
         stream.onWrite = { [unowned self] in self.drained() }
@@ -289,6 +291,7 @@ public final class WebSocket {
         closeTimer?.cancel()
         connection.close()
         Self.open[ObjectIdentifier(self)] = nil
+        Metrics.counters.websocketsOpen -= 1
         handler.onClose?(self, peerCode, reason)
     }
 }

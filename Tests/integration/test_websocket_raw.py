@@ -158,6 +158,10 @@ case("1.1-two-messages-one-write", text("one") + binary(b"two"), Msg("text", "on
 case("1.3-unmasked-text", text("not masked", mask=False), Close(1002))
 case("1.3-unmasked-binary", binary(b"\x01\x02", mask=False), Close(1002))
 case("1.3-unmasked-empty-text", text(b"", mask=False), Close(1002))
+# RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length".
+case("1.4-non-minimal-16-bit-length", text(b"abc", length_bytes=2), Close(1002))
+case("1.4-non-minimal-64-bit-length", binary(b"abc", length_bytes=8), Close(1002))
+case("1.4-non-minimal-64-bit-length-for-65535", binary(bytes(65535), length_bytes=8), Close(1002))
 case("1.3-unmasked-after-good", text("good") + text("bad", mask=False), Msg("text", "good"), Close(1002))
 case("1.4-64bit-length-high-bit", frame(BINARY, b"", length=1 << 63, length_bytes=8), fast(1002))
 case("1.4-64bit-length-all-ones", frame(TEXT, b"", length=(1 << 64) - 1, length_bytes=8), fast(1002))

@@ -8,6 +8,8 @@ struct FrameHeader {
     var mask: UInt32
     /// A 64-bit length with the most significant bit set: forbidden.
     var lengthOverflow: Bool
+    /// A length in a longer encoding than needed: RFC 6455 §5.2 says MUST NOT.
+    var nonMinimal = false
 
     var isControl: Bool { opcode & 0x8 != 0 }
 
@@ -37,8 +39,9 @@ struct FrameHeader {
             mask = UInt32(b[s + size]) << 24 | UInt32(b[s + size + 1]) << 16 | UInt32(b[s + size + 2]) << 8 | UInt32(b[s + size + 3])
             size += 4
         }
-        let header = FrameHeader(fin: b[s] & 0x80 != 0, rsv: (b[s] >> 4) & 0x7, opcode: b[s] & 0x0F, masked: masked,
+        var header = FrameHeader(fin: b[s] & 0x80 != 0, rsv: (b[s] >> 4) & 0x7, opcode: b[s] & 0x0F, masked: masked,
                                  length: length, mask: mask, lengthOverflow: overflow)
+        header.nonMinimal = (b[s + 1] & 0x7F == 126 && length < 126) || (b[s + 1] & 0x7F == 127 && !overflow && length <= 0xFFFF)
         return (header, size)
     }
 }

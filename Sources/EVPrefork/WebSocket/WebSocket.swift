@@ -176,7 +176,7 @@ public final class WebSocket {
     /// The close code a frame header earns, or nil when it may proceed.
     private func accept(_ h: FrameHeader) -> UInt16? {
         if closeReceived { return nil }
-        if h.rsv != 0 || !h.masked || h.lengthOverflow { return WebSocketCloseCode.protocolError }
+        if h.rsv != 0 || !h.masked || h.lengthOverflow || h.nonMinimal { return WebSocketCloseCode.protocolError }
         switch h.opcode {
         case 0x0:
             guard messageOpcode != nil else { return WebSocketCloseCode.protocolError }
@@ -251,14 +251,30 @@ public final class WebSocket {
     }
 
     /// A protocol violation: Close with the code, then the connection ends.
+    /// Whatever the client still sends is read and dropped for a moment
+    /// after our write side is shut (a lingering close): closing with unread
+    /// data would make the kernel send a reset that can destroy the Close
+    /// frame before the client reads it.
     private func fail(_ code: UInt16) {
         guard !finished else { return }
         let input = connection.stream.input
         evbuffer_drain(input, evbuffer_get_length(input))
-        connection.stream.disable(read: true)
         if !closeSent { sendClose(code: code, reason: "") }
+        closeReceived = true  // from now on, input is only drained
         peerCode = nil
+        lingerAfterFlush = true
         finishAfterFlush()
+    }
+
+    private var lingerAfterFlush = false
+    private var lingering = false
+
+    private func linger() {
+        lingering = true
+        shutdown(connection.stream.fd, Int32(SHUT_WR))
+        closeTimer?.cancel()
+        closeTimer = LoopEvent(loop) { [unowned self] in self.finish(peerCode: nil, reason: "") }
+        closeTimer?.schedule(after: 2)
     }
 
     // MARK: - ending
@@ -267,12 +283,20 @@ public final class WebSocket {
 
     private func finishAfterFlush() {
         flushing = true
-        if evbuffer_get_length(connection.stream.output) == 0 { finish(peerCode: peerCode, reason: peerReason) }
+        if evbuffer_get_length(connection.stream.output) == 0 { flushed() }
+    }
+
+    private func flushed() {
+        if lingerAfterFlush {
+            if !lingering { linger() }
+        } else {
+            finish(peerCode: peerCode, reason: peerReason)
+        }
     }
 
     private func drained() {
         if flushing {
-            finish(peerCode: peerCode, reason: peerReason)
+            flushed()
         } else if readPaused {
             readPaused = false
             connection.stream.enable(read: true)

@@ -7,25 +7,14 @@ import Glibc
 final class AccessLog: @unchecked Sendable {
     nonisolated(unsafe) static var shared: AccessLog?
 
-    let target: LogTarget
-    private var fd: Int32
+    private let file: LogFile
 
     init?(_ target: LogTarget) {
-        guard target != .off, let fd = Log.open(target) else { return nil }
-        self.target = target
-        self.fd = fd
+        guard let file = LogFile(target) else { return nil }
+        self.file = file
     }
 
-    func reopen() {
-        guard case .file = target, let fresh = Log.open(target) else { return }
-        if fd > 2 {
-            dup2(fresh, fd)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            close(fresh)
-        } else {
-            fd = fresh
-        }
-    }
+    func reopen() { file.reopen() }
 
     struct Entry {
         var remote: String
@@ -56,7 +45,7 @@ final class AccessLog: @unchecked Sendable {
         line += "\" "
         let ms = Int((e.duration * 1000).rounded())
         line += "\(ms / 1000).\(String(ms % 1000).leftPadded(3))\n"
-        Console.write(fd, line)
+        file.write(line)
     }
 
     /// nginx escapes `"`, `\` and bytes outside printable ASCII as \xHH.

@@ -7,39 +7,15 @@ public final class Log: @unchecked Sendable {
     nonisolated(unsafe) public static var shared = Log(level: .info, target: .stderr)
 
     public let level: LogLevel
-    let target: LogTarget
-    private(set) var fd: Int32
+    /// stderr when the configured file cannot be opened.
+    private let file: LogFile
 
     public init(level: LogLevel, target: LogTarget) {
         self.level = level
-        self.target = target
-        fd = Log.open(target) ?? 2
+        file = LogFile(target) ?? LogFile(.stderr)!
     }
 
-    /// Opens a target; nil (and stderr is used) when a file cannot be opened.
-    static func open(_ target: LogTarget) -> Int32? {
-        switch target {
-        case .off: return nil
-        case .stdout: return 1
-        case .stderr: return 2
-        case .file(let path):
-            let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            return fd >= 0 ? fd : nil
-        }
-    }
-
-    /// Reopens a file target under the same fd number, so nothing holding the
-    /// old number (a forked worker) writes to the rotated file afterwards.
-    public func reopen() {
-        guard case .file = target, let fresh = Log.open(target) else { return }
-        if fd > 2 {
-            dup2(fresh, fd)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            close(fresh)
-        } else {
-            fd = fresh
-        }
-    }
+    public func reopen() { file.reopen() }
 
     public func debug(_ message: @autoclosure () -> String) { emit(.debug, message) }
     public func info(_ message: @autoclosure () -> String) { emit(.info, message) }
@@ -48,7 +24,7 @@ public final class Log: @unchecked Sendable {
 
     private func emit(_ at: LogLevel, _ message: () -> String) {
         guard at >= level else { return }
-        Console.write(fd, "\(Log.timestamp()) [\(at.rawValue)] evprefork[\(getpid())]: \(message())\n")
+        file.write("\(Log.timestamp()) [\(at.rawValue)] evprefork[\(getpid())]: \(message())\n")
     }
 
     /// ISO 8601 UTC with milliseconds.

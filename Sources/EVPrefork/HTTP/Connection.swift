@@ -26,8 +26,23 @@ final class Connection {
     var since: Double
     var inputCallback: OpaquePointer?
 
-    init(evcon: OpaquePointer, fd: Int32, remote: String, now: Double) {
+    /// Checks every byte the client sends before evhttp parses it (RequestGuard.swift).
+    var requestGuard: RequestGuard
+    /// The request the guard refused. evhttp never sees it; the server
+    /// answers it on the socket once the requests before it are answered.
+    var rejection: RequestGuard.Rejection?
+    var rejectionAnswered = false
+    /// What of that answer the socket did not take yet.
+    var unsentAnswer: [UInt8] = []
+    /// When the lingering close after that answer ends (loop clock).
+    var lingerUntil = 0.0
+    /// True while the server itself puts bytes back into the input buffer.
+    var reinserting = false
+
+    init(evcon: OpaquePointer, fd: Int32, remote: String, now: Double,
+         guardLimits: RequestGuard.Limits = .init(maxHeaderSize: 16 << 10, maxBodySize: 1 << 20)) {
         self.evcon = evcon; self.fd = fd; self.remote = remote; self.since = now
+        requestGuard = RequestGuard(limits: guardLimits)
     }
 
     var input: OpaquePointer? {

@@ -139,9 +139,7 @@ public final class HTTPExchange {
 
     /// An error page: small HTML naming the status, as nginx sends.
     public func respond(status: Int, headers: [(String, String)] = []) {
-        let reason = reasonPhrase(status)
-        let page = status < 200 || status == 204 || status == 304 ? ""
-            : "<html>\r\n<head><title>\(status) \(reason)</title></head>\r\n<body>\r\n<center><h1>\(status) \(reason)</h1></center>\r\n<hr><center>\(serverHeader)</center>\r\n</body>\r\n</html>\r\n"
+        let page = ErrorPage.html(status: status)  // shared with the request guard's answers
         var all = headers
         if !page.isEmpty { all.append(("Content-Type", "text/html")) }
         respond(status: status, headers: all, body: page)

@@ -23,6 +23,8 @@ final class HTTPServer {
     let loop: EventLoop
     let http: OpaquePointer
     let limits: HTTPLimits
+    /// What each connection's RequestGuard enforces.
+    let guardLimits: RequestGuard.Limits
     var handler: (HTTPExchange) -> Void = { $0.respond(status: 404) }
     /// Called after each accepted connection, for the accept mutex and retirement.
     var onAccept: () -> Void = {}
@@ -56,11 +58,14 @@ final class HTTPServer {
         self.loop = loop
         self.http = http
         self.limits = limits
+        guardLimits = RequestGuard.Limits(maxHeaderSize: limits.maxHeaderSize, maxBodySize: limits.maxBodySize)
         let me = Unmanaged.passUnretained(self).toOpaque()
         evhttp_set_gencb(http, requestTrampoline, me)
         evhttp_set_bevcb(http, buffereventTrampoline, me)
-        evhttp_set_max_headers_size(http, Int(limits.maxHeaderSize))
-        if limits.maxBodySize > 0 { evhttp_set_max_body_size(http, Int(limits.maxBodySize)) }
+        // The request guard answers oversized requests first (431, 414, 413);
+        // evhttp's own limits stay, a little higher, as backstops only.
+        evhttp_set_max_headers_size(http, Int(limits.maxHeaderSize) + Self.backstopSlack)
+        if limits.maxBodySize > 0 { evhttp_set_max_body_size(http, Int(limits.maxBodySize) + Self.backstopSlack) }
         evhttp_set_allowed_methods(http, UInt16(EVHTTP_REQ_GET.rawValue | EVHTTP_REQ_POST.rawValue | EVHTTP_REQ_HEAD.rawValue
             | EVHTTP_REQ_PUT.rawValue | EVHTTP_REQ_DELETE.rawValue | EVHTTP_REQ_OPTIONS.rawValue
             | EVHTTP_REQ_TRACE.rawValue | EVHTTP_REQ_PATCH.rawValue))
@@ -137,7 +142,8 @@ final class HTTPServer {
         // evhttp made the connection around our bufferevent and passes the
         // evhttp_connection as its callbacks' argument.
         guard let bev = acceptingBufferevent, let evcon = evprefork_bufferevent_connection(bev) else { return }
-        let connection = Connection(evcon: evcon, fd: fd, remote: describePeer(address), now: loop.now)
+        let connection = Connection(evcon: evcon, fd: fd, remote: describePeer(address), now: loop.now,
+                                    guardLimits: guardLimits)
         let retained = Unmanaged.passRetained(connection).toOpaque()
         connections[evcon] = connection
         evhttp_connection_set_closecb(evcon, closeTrampoline, retained)
@@ -168,15 +174,142 @@ final class HTTPServer {
         onClose()
     }
 
-    fileprivate func received(_ connection: Connection) {
+    /// Bytes were read from the client into `input` (the last `added` of
+    /// it); evhttp has not parsed them yet. Runs inside libevent's read:
+    /// it may drain the buffer, never free the connection.
+    fileprivate func received(_ connection: Connection, input: OpaquePointer, added: Int) {
+        if connection.reinserting || connection.state == .detached { return }
+        if connection.rejection != nil {
+            // Refused already: what the client still sends is discarded
+            // (the whole requests before the refused one stay for evhttp).
+            keepOnly(evbuffer_get_length(input) - added, of: input, connection)
+            return
+        }
         if connection.state == .idle {
             connection.state = .receiving
             connection.since = loop.now
         }
+        if connection.requestGuard.isPaused { return }
+        let length = evbuffer_get_length(input)
+        let bufferStart = connection.requestGuard.bytesFed - Int64(length - added)
+        if let rejection = check(input, from: length - added, connection) {
+            refuse(connection, rejection, input: input, bufferStart: bufferStart, answerNow: true)
+        }
     }
+
+    /// Feeds `input` from byte `from` to its end to the connection's guard, in place.
+    private func check(_ input: OpaquePointer, from: Int, _ connection: Connection) -> RequestGuard.Rejection? {
+        var left = evbuffer_get_length(input) - from
+        guard left > 0 else { return nil }
+        var position = evbuffer_ptr()
+        guard evbuffer_ptr_set(input, &position, from, EVBUFFER_PTR_SET) == 0 else { return nil }
+        return withUnsafeTemporaryAllocation(of: iovec.self, capacity: 8) { vectors -> RequestGuard.Rejection? in
+            while left > 0 {
+                let count = Int(evbuffer_peek(input, left, &position, vectors.baseAddress, 8))
+                guard count > 0 else { return nil }
+                var done = 0
+                for k in 0..<min(count, 8) where done < left {
+                    let n = min(vectors[k].iov_len, left - done)
+                    let bytes = UnsafeMutableRawBufferPointer(start: vectors[k].iov_base, count: n)
+                    if let rejection = connection.requestGuard.feed(bytes) { return rejection }
+                    if connection.requestGuard.isPaused { return nil }
+                    done += n
+                }
+                left -= done
+                if done == 0 || (left > 0 && evbuffer_ptr_set(input, &position, done, EVBUFFER_PTR_ADD) != 0) { return nil }
+            }
+            return nil
+        }
+    }
+
+    /// The guard refused a request. The whole requests before it stay in
+    /// `input` for evhttp; the refused one and everything after are dropped,
+    /// so evhttp never parses them. The answer goes out once the requests
+    /// before it are answered.
+    private func refuse(_ connection: Connection, _ rejection: RequestGuard.Rejection, input: OpaquePointer,
+                        bufferStart: Int64, answerNow: Bool) {
+        connection.rejection = rejection
+        let keep = max(0, rejection.requestStart - bufferStart)
+        keepOnly(Int(min(keep, Int64(evbuffer_get_length(input)))), of: input, connection)
+        log.info("\(connection.remote): request refused with \(rejection.status): \(rejection.reason)")
+        if answerNow { answerRefusal(connection) }
+    }
+
+    /// Cuts `input` down to its first `keep` bytes. The end of a
+    /// bufferevent's input buffer is frozen outside its reads, so the kept
+    /// bytes are taken out and put back in front.
+    private func keepOnly(_ keep: Int, of input: OpaquePointer, _ connection: Connection) {
+        let length = evbuffer_get_length(input)
+        guard keep < length else { return }
+        if keep <= 0 {
+            evbuffer_drain(input, length)
+            return
+        }
+        guard let kept = evbuffer_new() else { evbuffer_drain(input, length); return }
+        defer { evbuffer_free(kept) }
+        evbuffer_remove_buffer(input, kept, keep)
+        evbuffer_drain(input, evbuffer_get_length(input))
+        connection.reinserting = true
+        evbuffer_prepend_buffer(input, kept)
+        connection.reinserting = false
+    }
+
+    /// Writes the refusal straight to the socket once nothing evhttp owes
+    /// the client comes before it, then closes lingering: our side is shut
+    /// for writing, and what the client still sends is read and dropped
+    /// until it closes or `lingerTime` ends, so that the kernel does not
+    /// answer unread data with a reset that destroys the answer.
+    /// Never written through the bufferevent: evhttp would take the end of
+    /// that write for the end of its own response.
+    private func answerRefusal(_ connection: Connection) {
+        guard let rejection = connection.rejection, !connection.rejectionAnswered,
+              connection.state != .handling, connection.state != .detached,
+              connection.requests >= rejection.completedRequests else { return }
+        if let bev = evhttp_connection_get_bufferevent(connection.evcon),
+           evbuffer_get_length(bufferevent_get_output(bev)) > 0 {
+            return  // evhttp is still writing (a 100 Continue); the sweeper retries
+        }
+        connection.rejectionAnswered = true
+        connection.unsentAnswer = ErrorPage.response(status: rejection.status, head: rejection.isHead)
+        let now = loop.now
+        connection.lingerUntil = now + min(Self.lingerTime, limits.requestTimeout)
+        flushAnswer(connection)
+        AccessLog.shared?.record(AccessLog.Entry(
+            remote: connection.remote, requestLine: rejection.requestLine ?? "-", status: rejection.status,
+            bodyBytes: rejection.isHead ? 0 : ErrorPage.html(status: rejection.status).utf8.count, referer: nil, userAgent: nil,
+            duration: max(0, now - connection.since)))
+    }
+
+    /// Writes what is left of a refusal; once all of it is out, shuts our
+    /// side for writing. A full socket (the client is not reading an
+    /// earlier answer) leaves the rest for the sweeper.
+    private func flushAnswer(_ connection: Connection) {
+        guard !connection.unsentAnswer.isEmpty else { return }
+        let sent = connection.unsentAnswer.withUnsafeBytes {
+            send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+        }
+        if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return }
+        if sent >= 0 && sent < connection.unsentAnswer.count {
+            connection.unsentAnswer.removeFirst(sent)
+            return
+        }
+        connection.unsentAnswer = []
+        shutdown(connection.fd, Int32(SHUT_WR))
+        connection.lingerUntil = max(connection.lingerUntil, loop.now + min(Self.lingerTime, limits.requestTimeout))
+    }
+
+    /// How long a refused connection is read and drained before it is closed.
+    static let lingerTime = 2.0
+    /// How far above the guard's limits evhttp's own are set.
+    static let backstopSlack = 1024
 
     fileprivate func dispatch(_ req: UnsafeMutablePointer<evhttp_request>) {
         requestsServed += 1
+        // HTTP/1.2 and later minors are HTTP/1.1 to us, and the answer says
+        // 1.1 (RFC 9110 §6.2); evhttp would echo the client's version.
+        if req.pointee.minor > 1 { req.pointee.minor = 1 }
+        // evhttp dates its answers to HTTP/1.1 only; every answer has a Date.
+        if req.pointee.minor == 0 { evhttp_add_header(evhttp_request_get_output_headers(req), "Date", ErrorPage.currentDate()) }
         let connection = evhttp_request_get_connection(req).flatMap { connections[$0] }
         let started = connection.map { $0.state == .receiving ? $0.since : loop.now } ?? loop.now
         if let connection {
@@ -192,11 +325,41 @@ final class HTTPServer {
         handler(exchange)
     }
 
-    fileprivate func completed(_ connection: Connection) {
+    /// evhttp wrote a whole response (all of it is in the kernel). Runs
+    /// inside evhttp's send-done callback, before evhttp reads on or closes.
+    fileprivate func completed(_ connection: Connection, _ req: UnsafeMutablePointer<evhttp_request>?) {
         guard connection.state == .handling else { return }
         let pending = connection.input.map { evbuffer_get_length($0) } ?? 0
         connection.state = pending > 0 ? .receiving : .idle
         connection.since = loop.now
+        if connection.requestGuard.isPaused, connection.rejection == nil, let input = connection.input {
+            // An upgrade request answered the ordinary way: what the client
+            // sent behind it is HTTP again and is checked now.
+            connection.requestGuard.resume()
+            let bufferStart = connection.requestGuard.bytesFed
+            if let rejection = check(input, from: 0, connection) {
+                refuse(connection, rejection, input: input, bufferStart: bufferStart, answerNow: false)
+            }
+        }
+        if connection.rejection != nil {
+            // A refused request waits behind this response. If evhttp ends
+            // the connection after it, the refusal is never sent (as nginx
+            // drops what follows a closing response); otherwise it goes now,
+            // before evhttp reads on and meets the client's EOF.
+            if let req, responseEndsConnection(req) { return }
+            answerRefusal(connection)
+        }
+    }
+
+    /// Whether evhttp closes the connection after this response (its send-done rule).
+    private func responseEndsConnection(_ req: UnsafeMutablePointer<evhttp_request>) -> Bool {
+        func says(_ headers: UnsafeMutablePointer<evkeyvalq>?, _ word: String) -> Bool {
+            guard let headers, let value = evhttp_find_header(headers, "Connection") else { return false }
+            return strcasecmp(value, word) == 0
+        }
+        let input = evhttp_request_get_input_headers(req)
+        if says(input, "close") || says(evhttp_request_get_output_headers(req), "close") { return true }
+        return req.pointee.major == 1 && req.pointee.minor == 0 && !says(input, "keep-alive")
     }
 
     /// Runs `action` on this loop after `seconds`.
@@ -221,12 +384,30 @@ final class HTTPServer {
         let now = loop.now
         var expired: [OpaquePointer] = []
         for (evcon, c) in connections {
+            if c.rejection != nil {
+                if c.rejectionAnswered {
+                    flushAnswer(c)
+                    if now >= c.lingerUntil { expired.append(evcon) }
+                } else {
+                    answerRefusal(c)
+                    if !c.rejectionAnswered && c.state != .handling && now - c.since >= limits.requestTimeout {
+                        expired.append(evcon)
+                    }
+                }
+                continue
+            }
             switch c.state {
             case .idle:
                 let limit = draining ? Self.drainGrace : limits.keepAliveTimeout
                 if now - c.since >= limit { expired.append(evcon) }
             case .receiving:
-                if now - c.since >= limits.requestTimeout { expired.append(evcon) }
+                if now - c.since >= limits.requestTimeout {
+                    expired.append(evcon)
+                    // Like nginx: no answer, the connection is closed, the access log says 408.
+                    AccessLog.shared?.record(AccessLog.Entry(
+                        remote: c.remote, requestLine: "-", status: 408, bodyBytes: 0, referer: nil,
+                        userAgent: nil, duration: now - c.since))
+                }
             case .handling, .detached:
                 break
             }
@@ -236,7 +417,8 @@ final class HTTPServer {
 
     private func closeIdle(olderThan age: Double) {
         let now = loop.now
-        let idle = connections.filter { $0.value.state == .idle && now - $0.value.since >= age }.map(\.key)
+        let idle = connections.filter { $0.value.state == .idle && $0.value.rejection == nil && now - $0.value.since >= age }
+            .map(\.key)
         for evcon in idle { evhttp_connection_free(evcon) }
     }
 }
@@ -262,14 +444,15 @@ private let closeTrampoline: @convention(c) (OpaquePointer?, UnsafeMutableRawPoi
     server.closed(evcon, context)
 }
 
-private let inputTrampoline: evbuffer_cb_func = { _, info, context in
-    guard let info, info.pointee.n_added > 0, let server = HTTPServer.current else { return }
-    server.received(Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue())
+private let inputTrampoline: evbuffer_cb_func = { buffer, info, context in
+    guard let buffer, let info, info.pointee.n_added > 0, let server = HTTPServer.current else { return }
+    server.received(Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue(), input: buffer,
+                    added: info.pointee.n_added)
 }
 
-private let completeTrampoline: @convention(c) (UnsafeMutablePointer<evhttp_request>?, UnsafeMutableRawPointer?) -> Void = { _, context in
+private let completeTrampoline: @convention(c) (UnsafeMutablePointer<evhttp_request>?, UnsafeMutableRawPointer?) -> Void = { req, context in
     guard let server = HTTPServer.current else { return }
-    server.completed(Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue())
+    server.completed(Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue(), req)
 }
 
 extension HTTPServer {

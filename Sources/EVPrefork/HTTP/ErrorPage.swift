@@ -1,0 +1,54 @@
+import Glibc
+
+/// The small HTML page that goes with an error status, as nginx sends it.
+/// Handlers' error answers (HTTPExchange) and the request guard's answers,
+/// written straight to the socket, use the same page.
+enum ErrorPage {
+    /// The page for `status`; empty for statuses that carry no body (1xx, 204, 304).
+    static func html(status: Int) -> String {
+        if status < 200 || status == 204 || status == 304 { return "" }
+        let title = "\(status) \(reasonPhrase(status))"
+        return "<html>\r\n<head><title>\(title)</title></head>\r\n<body>\r\n<center><h1>\(title)</h1></center>\r\n"
+            + "<hr><center>\(serverHeader)</center>\r\n</body>\r\n</html>\r\n"
+    }
+
+    /// A complete response that ends the connection, for answering without
+    /// evhttp: status line, Server, Date, Content-Type, Content-Length,
+    /// `Connection: close`, and the page (not for HEAD, which gets the same headers).
+    static func response(status: Int, head: Bool = false, now: time_t = time(nil)) -> [UInt8] {
+        let body = html(status: status)
+        var top = "HTTP/1.1 \(status) \(reasonPhrase(status))\r\n"
+        top += "Server: \(serverHeader)\r\n"
+        top += "Date: \(imfDate(now))\r\n"
+        top += "Content-Type: text/html\r\n"
+        top += "Content-Length: \(body.utf8.count)\r\n"
+        top += "Connection: close\r\n\r\n"
+        return Array((head ? top : top + body).utf8)
+    }
+
+    nonisolated(unsafe) private static var cachedSecond: time_t = 0
+    nonisolated(unsafe) private static var cachedDate = ""
+
+    /// The current IMF-fixdate, made once per second.
+    static func currentDate() -> String {
+        let now = time(nil)
+        if now != cachedSecond {
+            cachedDate = imfDate(now)
+            cachedSecond = now
+        }
+        return cachedDate
+    }
+
+    private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// IMF-fixdate (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
+    static func imfDate(_ t: time_t) -> String {
+        var seconds = t
+        var tm = Glibc.tm()
+        gmtime_r(&seconds, &tm)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(days[Int(tm.tm_wday)]), \(two(tm.tm_mday)) \(months[Int(tm.tm_mon)]) \(tm.tm_year + 1900) "
+            + "\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)) GMT"
+    }
+}

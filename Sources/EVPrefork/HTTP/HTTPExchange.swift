@@ -54,13 +54,31 @@ public final class HTTPExchange {
 
     public var isHead: Bool { evhttp_request_get_command(request) == EVHTTP_REQ_HEAD }
 
+    private var cachedTarget: String?
+    private var cachedPath: RequestPath?
+
     /// The request-target exactly as the client sent it.
-    public var target: String { evhttp_request_get_uri(request).map { String(cString: $0) } ?? "/" }
+    public var target: String {
+        if let t = cachedTarget { return t }
+        let t = evhttp_request_get_uri(request).map { String(cString: $0) } ?? "/"
+        cachedTarget = t
+        return t
+    }
 
     /// The target's path, still percent-encoded, without the query.
     public var path: Substring {
         let t = target
-        return t[..<(t.firstIndex(where: { $0 == "?" || $0 == "#" }) ?? t.endIndex)]
+        return t[..<(t.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) ?? t.endIndex)]
+    }
+
+    /// The path percent-decoded, with slashes merged and "." and ".." resolved
+    /// (nginx's rules), or why it cannot be: what routes match and static
+    /// files map. `target` and `path` stay raw, for proxies.
+    public var normalizedPath: RequestPath {
+        if let p = cachedPath { return p }
+        let p = RequestPath.normalize(path.utf8)
+        cachedPath = p
+        return p
     }
 
     public var query: Substring? {
@@ -74,6 +92,12 @@ public final class HTTPExchange {
         guard let headers = evhttp_request_get_input_headers(request),
               let value = evhttp_find_header(headers, name) else { return nil }
         return String(cString: value)
+    }
+
+    /// Whether the request has a header, by case-insensitive name (no copy of its value).
+    public func hasHeader(_ name: String) -> Bool {
+        guard let headers = evhttp_request_get_input_headers(request) else { return false }
+        return evhttp_find_header(headers, name) != nil
     }
 
     /// Host header without port, lower-cased.
@@ -122,12 +146,13 @@ public final class HTTPExchange {
         if closeAfterResponse { evhttp_add_header(out, "Connection", "close") }
         let buffer = evbuffer_new()
         defer { evbuffer_free(buffer) }
+        if status >= 200 && status != 204 && status != 304 {
+            // Always the length: evhttp leaves it out for HTTP/1.0 without
+            // keep-alive, and for HEAD (which must carry what GET would send).
+            evhttp_add_header(out, "Content-Length", String(body.count))
+        }
         if !body.isEmpty && !isHead {
             body.withUnsafeBytes { _ = evbuffer_add(buffer, $0.baseAddress, $0.count) }
-        } else if isHead && !body.isEmpty {
-            // HEAD: the length of what GET would send, and no body (LIBEVENT.md:
-            // evhttp would otherwise send one).
-            evhttp_add_header(out, "Content-Length", String(body.count))
         }
         logAccess(status: status, bodyBytes: isHead ? 0 : body.count)
         evhttp_send_reply(request, Int32(status), reasonPhrase(status), buffer)
@@ -135,6 +160,175 @@ public final class HTTPExchange {
 
     public func respond(status: Int, headers: [(String, String)] = [], body: String) {
         respond(status: status, headers: headers, body: Array(body.utf8))
+    }
+
+    /// Adds a response header before answering (respondFile, or headers the
+    /// answer's own list does not carry).
+    func addResponseHeader(_ name: UnsafePointer<CChar>, _ value: UnsafePointer<CChar>) {
+        evhttp_add_header(evhttp_request_get_output_headers(request), name, value)
+    }
+
+    /// Sends `length` bytes of the open file `fd` from `offset` as the body,
+    /// zero-copy: the file goes into the connection's own output buffer,
+    /// which drains to the socket with sendfile(2), so a large file costs no
+    /// memory (added to any other buffer, libevent would map it whole).
+    /// Takes ownership of `fd`. Content-Length is set here; for HEAD only the
+    /// headers go out.
+    public func respondFile(status: Int, headers: [(String, String)] = [], fd: Int32, offset: Int64 = 0, length: Int64) {
+        for (name, value) in headers { addResponseHeader(name, value) }
+        sendFile(status: status, fd: fd, fileSize: offset + length, contentLength: length,
+                 small: (offset, length)) { output, segment in
+            evbuffer_add_file_segment(output, segment, offset, length) == 0
+        }
+    }
+
+    /// Bodies up to this size are read into the output buffer instead: they
+    /// then leave with the headers in one write, where sendfile would take a
+    /// second write on a later loop turn. Measured on a 1 KiB file: about a
+    /// fifth less worker CPU per request; at 16 KiB sendfile is cheaper. The
+    /// copy is small and short-lived.
+    static let copyLimit: Int64 = 8 << 10
+
+    /// One piece of a body made of text and ranges of one file.
+    enum FilePart {
+        case text([UInt8])
+        case range(offset: Int64, length: Int64)
+    }
+
+    /// Sends text and ranges of the open file `fd` of `fileSize` bytes (for
+    /// multipart/byteranges), zero-copy for the file's bytes. Takes ownership of `fd`.
+    func respondFile(status: Int, fd: Int32, fileSize: Int64, parts: [FilePart]) {
+        var total: Int64 = 0
+        for part in parts {
+            switch part {
+            case .text(let t): total += Int64(t.count)
+            case .range(_, let length): total += length
+            }
+        }
+        sendFile(status: status, fd: fd, fileSize: fileSize, contentLength: total) { output, segment in
+            for part in parts {
+                switch part {
+                case .text(let t):
+                    guard t.withUnsafeBytes({ evbuffer_add(output, $0.baseAddress, $0.count) }) == 0 else { return false }
+                case .range(let offset, let length):
+                    guard evbuffer_add_file_segment(output, segment, offset, length) == 0 else { return false }
+                }
+            }
+            return true
+        }
+    }
+
+    /// Headers (those added before, plus Server, Connection and
+    /// Content-Length), then `addBody` puts the body into the connection's
+    /// output buffer, taking file bytes from `segment` (one reference per
+    /// chain, so the file stays open until the last one is written). If that
+    /// fails the connection is cut: the client was promised Content-Length bytes.
+    private func sendFile(status: Int, fd: Int32, fileSize: Int64, contentLength: Int64,
+                          small: (offset: Int64, length: Int64)? = nil,
+                          addBody: (_ output: OpaquePointer, _ segment: OpaquePointer) -> Bool) {
+        guard !responded else { close(fd); return }
+        guard !isHead, contentLength > 0, let evcon = evhttp_request_get_connection(request),
+              let bev = evhttp_connection_get_bufferevent(evcon) else {
+            close(fd)
+            startFileReply(status: status, contentLength: contentLength, bodyBytes: 0)
+            evhttp_send_reply(request, Int32(status), reasonPhrase(status), nil)
+            return
+        }
+        if let small, small.length <= Self.copyLimit {
+            startFileReply(status: status, contentLength: contentLength, bodyBytes: Int(contentLength))
+            evhttp_send_reply_start(request, Int32(status), reasonPhrase(status))
+            let copied = Self.read(fd, offset: small.offset, length: small.length, into: bufferevent_get_output(bev))
+            close(fd)
+            guard copied else {
+                log.error("cannot read \(small.length) bytes of \(target): \(String(cString: strerror(errno)))")
+                evhttp_connection_free(evcon)  // frees the request too
+                return
+            }
+            evhttp_send_reply_end(request)
+            return
+        }
+        guard let segment = evbuffer_file_segment_new(fd, 0, fileSize, UInt32(EVBUF_FS_CLOSE_ON_FREE)) else {
+            close(fd)
+            log.error("cannot send \(target): no file segment for \(fileSize) bytes")
+            respond(status: 500)
+            return
+        }
+        defer { evbuffer_file_segment_free(segment) }  // closes fd once the last chain using it is gone
+        startFileReply(status: status, contentLength: contentLength, bodyBytes: Int(contentLength))
+        evhttp_send_reply_start(request, Int32(status), reasonPhrase(status))
+        guard addBody(bufferevent_get_output(bev), segment) else {
+            log.error("cannot queue \(contentLength) bytes of \(target)")
+            evhttp_connection_free(evcon)  // frees the request too
+            return
+        }
+        evhttp_send_reply_end(request)
+    }
+
+    /// Reads `length` bytes at `offset` of `fd` straight into free space at the end of `output`.
+    private static func read(_ fd: Int32, offset: Int64, length: Int64, into output: OpaquePointer) -> Bool {
+        var extent = iovec()  // evbuffer_iovec is iovec here (event2/buffer.h)
+        guard evbuffer_reserve_space(output, Int(length), &extent, 1) == 1, let base = extent.iov_base else {
+            return false
+        }
+        var done = 0
+        while done < Int(length) {
+            let n = pread(fd, base + done, Int(length) - done, off_t(offset) + off_t(done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }  // the file shrank, or a read error: the promise cannot be kept
+            done += n
+        }
+        extent.iov_len = Int(length)
+        return evbuffer_commit_space(output, &extent, 1) == 0
+    }
+
+    private func startFileReply(status: Int, contentLength: Int64, bodyBytes: Int) {
+        responded = true
+        addResponseHeader("Server", serverHeader)
+        if closeAfterResponse { addResponseHeader("Connection", "close") }
+        withHeaderValue(capacity: 24, { $0.appendDecimal(contentLength) }) { addResponseHeader("Content-Length", $0) }
+        logAccess(status: status, bodyBytes: bodyBytes)
+    }
+
+    /// `http://host[:port]` for an absolute redirect, built as nginx builds
+    /// it: the Host header's name (lower-cased, without its port or a
+    /// trailing dot), else the local address; the local port unless 80.
+    var redirectOrigin: String {
+        var local = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let haveLocal = connection.map { c in
+            withUnsafeMutablePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(c.fd, $0, &length) == 0 }
+            }
+        } ?? false
+        var port = 0
+        var address = "localhost"
+        if haveLocal {
+            withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                    switch Int32(sa.pointee.sa_family) {
+                    case AF_INET:
+                        sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { port = Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+                        address = describePeer(sa)
+                    case AF_INET6:
+                        sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { port = Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+                        address = "[" + describePeer(sa) + "]"
+                    default:
+                        break
+                    }
+                }
+            }
+        }
+        var name = address
+        if var h = header("Host")?.lowercased(), !h.isEmpty {
+            if h.hasPrefix("[") {
+                if let close = h.firstIndex(of: "]") { h = String(h[...close]) }
+            } else if let colon = h.lastIndex(of: ":") {
+                h = String(h[..<colon])
+            }
+            if h.hasSuffix(".") { h.removeLast() }
+            if !h.isEmpty { name = h }
+        }
+        return port == 0 || port == 80 ? "http://\(name)" : "http://\(name):\(port)"
     }
 
     /// An error page: small HTML naming the status, as nginx sends.

@@ -77,9 +77,8 @@ final class Worker {
             return statusHandler(board: setup.board) { [unowned self] in self.snapshot() }
         case .proxy(let p):
             return proxyHandler(route: route, proxy: p, server: server, websocketTimeout: setup.config.server.websocketTimeout)
-        case .staticFiles:
-            // Served once issue 5's static handler lands; until then an honest answer.
-            return { exchange in exchange.respond(status: 501) }
+        case .staticFiles(let s):
+            return staticHandler(prefix: route.path, route: s)
         case .websocket(let w):
             let handler = setup.application.webSocketModes[w.mode] ?? .echo
             return webSocketRouteHandler(route: w, handler: handler, server: server,

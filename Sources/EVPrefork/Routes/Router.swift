@@ -1,5 +1,8 @@
 /// Longest path prefix wins; among equal prefixes a route for the request's
-/// host beats one for any host.
+/// host beats one for any host. Routes match the request's normalised path
+/// (percent-decoded, dot segments resolved: `HTTPExchange.normalizedPath`),
+/// so "/a/../static/x" and "/%73tatic/x" reach the "/static/" route; a path
+/// that cannot be normalised is answered here, whatever the route.
 struct Router {
     struct Entry {
         let prefix: String
@@ -8,6 +11,8 @@ struct Router {
     }
 
     private var entries: [Entry] = []
+    /// Whether any route names a host: only then is the Host header read.
+    private var hostRoutes = false
 
     mutating func add(prefix: String, host: String?, handler: @escaping (HTTPExchange) -> Void) {
         entries.append(Entry(prefix: prefix, host: host, handler: handler))
@@ -15,19 +20,31 @@ struct Router {
             a.prefix.utf8.count != b.prefix.utf8.count ? a.prefix.utf8.count > b.prefix.utf8.count
                 : (a.host != nil && b.host == nil)
         }
+        if host != nil { hostRoutes = true }
     }
 
-    func route(path: Substring, host: String?) -> Entry? {
+    func route(path: [UInt8], host: String?) -> Entry? {
         entries.first { e in
-            (e.host == nil || e.host == host) && path.utf8.starts(with: e.prefix.utf8)
+            (e.host == nil || e.host == host) && path.starts(with: e.prefix.utf8)
         }
     }
 
     func handle(_ exchange: HTTPExchange) {
-        guard let entry = route(path: exchange.path, host: exchange.host) else {
+        switch exchange.normalizedPath {
+        case .path(let path):
+            guard let entry = route(path: path, host: hostRoutes ? exchange.host : nil) else {
+                exchange.respond(status: 404)
+                return
+            }
+            entry.handler(exchange)
+        case .badEncoding, .notAbsolute:
+            exchange.respond(status: 400)
+        case .escapesRoot:
+            // nginx answers 400; DESIGN.md: a path that tries to leave the root is 403/404.
+            exchange.respond(status: 403)
+        case .nulByte:
+            // nginx answers 400; no file can have a NUL in its name.
             exchange.respond(status: 404)
-            return
         }
-        entry.handler(exchange)
     }
 }

@@ -1,0 +1,86 @@
+/// The request path as routes see it: percent-decoded, slashes merged and
+/// dot segments resolved, by nginx's rules. Proxies forward the raw target;
+/// everything that maps a path onto something (routing, static files) uses
+/// this.
+public enum RequestPath: Equatable, Sendable {
+    /// Starts with "/", has no empty, "." or ".." segments, and ends with "/"
+    /// when the request's path did (or ended in a "." or ".." segment). Bytes,
+    /// not a String: a decoded path need not be UTF-8, and file names are bytes.
+    case path([UInt8])
+    /// A "%" not followed by two hex digits (nginx: 400).
+    case badEncoding
+    /// "%00": no file can have that name.
+    case nulByte
+    /// More ".." segments than directories before them: the path climbs above "/".
+    case escapesRoot
+    /// Not an origin-form path (does not start with "/").
+    case notAbsolute
+
+    /// Decodes and normalises `raw`, the path part of a request target (no
+    /// query). A decoded "/" separates segments like a literal one, so
+    /// "%2e%2e%2f" is a ".." segment, as nginx reads it.
+    public static func normalize<Bytes: Collection>(_ raw: Bytes) -> RequestPath where Bytes.Element == UInt8 {
+        var i = raw.startIndex
+        guard i != raw.endIndex, raw[i] == slash else { return .notAbsolute }
+        i = raw.index(after: i)
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count)
+        out.append(slash)
+        var segment = 1  // where the segment being read starts in `out`
+        while true {
+            let atEnd = i == raw.endIndex
+            var c: UInt8 = 0
+            if !atEnd {
+                c = raw[i]
+                i = raw.index(after: i)
+                if c == percent {
+                    guard i != raw.endIndex, let high = hexValue(raw[i]) else { return .badEncoding }
+                    i = raw.index(after: i)
+                    guard i != raw.endIndex, let low = hexValue(raw[i]) else { return .badEncoding }
+                    i = raw.index(after: i)
+                    c = high << 4 | low
+                    if c == 0 { return .nulByte }
+                }
+            }
+            if atEnd || c == slash {
+                let length = out.count - segment
+                if length == 1 && out[segment] == dot {
+                    out.removeLast()
+                } else if length == 2 && out[segment] == dot && out[segment + 1] == dot {
+                    out.removeLast(2)
+                    if segment == 1 { return .escapesRoot }
+                    out.removeLast()  // the "/" that ended the previous segment
+                    while out.last != slash { out.removeLast() }
+                    segment = out.count
+                } else if length > 0 && !atEnd {
+                    out.append(slash)
+                    segment = out.count
+                }
+                if atEnd { break }
+            } else {
+                out.append(c)
+            }
+        }
+        return .path(out)
+    }
+
+    /// The path's bytes when it is one.
+    public var bytes: [UInt8]? {
+        if case .path(let p) = self { return p }
+        return nil
+    }
+}
+
+private let slash = UInt8(ascii: "/")
+private let dot = UInt8(ascii: ".")
+private let percent = UInt8(ascii: "%")
+
+@inline(__always)
+private func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+    default: nil
+    }
+}

@@ -441,3 +441,10 @@ def test_a_down_upstream_comes_back_after_fail_timeout(server, upstreams):
     seen = {requests.get(s.url("/echo"), timeout=5).headers["X-Upstream"] for _ in range(10)}
     assert seen == {"a", "b"}, "round-robin over both once the first is back"
     assert back.address == str(port)
+
+
+def test_strip_prefix_follows_the_normalised_path(server, upstreams):
+    up = upstreams()
+    s = server(conf([up.spec], extra_route="strip_prefix = true").replace('path = "/"', 'path = "/api/"'))
+    assert echo(requests.get(s.url("/%61pi/x%20y?q=1"), timeout=5))["path"] == "/x%20y?q=1"
+    assert echo(requests.get(s.url("/api/./b/../c"), timeout=5))["path"] == "/c"

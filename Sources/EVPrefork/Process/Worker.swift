@@ -102,7 +102,10 @@ final class Worker {
         heartbeat.schedule(after: s.heartbeatInterval)
         beat()
         control.start()
-        loop.run()
+        // A worker told to drain before its loop started (its manager died
+        // meanwhile) has nothing to wait for; running the loop would clear
+        // the break and serve forever.
+        if !(server.draining && server.connections.isEmpty) { loop.run() }
         control.stop()
         beat()  // the last counts, so the manager's totals lose nothing
         exit(0)

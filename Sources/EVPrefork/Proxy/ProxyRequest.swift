@@ -69,13 +69,25 @@ enum ProxyRequest {
         return bytes
     }
 
-    /// The raw target, with the route's prefix removed when `strip`.
+    /// The raw target, with the route's prefix removed when `strip`. The
+    /// route matched the normalised path; when the raw one spells the prefix
+    /// differently (`/%61pi/`), the normalised path is forwarded instead,
+    /// re-encoded, as nginx does when it rewrites a URI.
     static func target(_ exchange: HTTPExchange, route: Route, strip: Bool) -> String {
         let raw = exchange.target
         guard strip else { return raw }
         let prefix = route.path
-        guard raw.hasPrefix(prefix) else { return raw }
-        var rest = String(raw.dropFirst(prefix.count))
+        var rest: String
+        if raw.hasPrefix(prefix) {
+            rest = String(raw.dropFirst(prefix.count))
+        } else if let path = exchange.normalizedPath.bytes, path.starts(with: prefix.utf8) {
+            var encoded: [UInt8] = []
+            Escaping.appendPath(path.dropFirst(prefix.utf8.count), to: &encoded)
+            rest = String(decoding: encoded, as: UTF8.self)
+            if let query = exchange.query { rest += "?" + query }
+        } else {
+            return raw
+        }
         if !rest.hasPrefix("/") { rest = "/" + rest }
         return rest
     }

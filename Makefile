@@ -75,3 +75,31 @@ install: build
 
 clean:
 	rm -rf .build $(VENV)
+
+# `make bench`: evprefork beside nginx, hypnotoad and a plain C evhttp server, on
+# loopback (tools/bench/run.py). Prints the table and the goals of issue 8 and
+# writes bench/results/latest.{md,json,png}. BENCH_QUICK=1: one short round
+# (results in bench/results/tmp/). BENCH_ONLY=fixed,proxy,...: some parts only.
+# BENCH_BUILD=.build-x: build in another scratch folder.
+BENCH_BUILD ?= .build
+
+$(VENV)/.bench-installed: tools/requirements-bench.txt
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r tools/requirements-bench.txt
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	@missing=""; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	command -v hypnotoad >/dev/null 2>&1 || missing="$$missing libmojolicious-perl"; \
+	perl -MEV -e 1 2>/dev/null || missing="$$missing libev-perl"; \
+	command -v gcc >/dev/null 2>&1 || missing="$$missing gcc"; \
+	pkg-config --exists libevent_core libevent_extra 2>/dev/null || missing="$$missing libevent-dev pkg-config"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	$(SWIFT) build -c release --scratch-path $(BENCH_BUILD) --product evprefork
+	gcc -O2 -Wall -Wextra -o $(BENCH_BUILD)/c-evhttp tools/bench/c-evhttp/server.c $$(pkg-config --cflags --libs libevent)
+	$(PY) tools/bench/run.py --evprefork $(BENCH_BUILD)/release/evprefork --c-evhttp $(BENCH_BUILD)/c-evhttp

@@ -153,3 +153,22 @@ final class StaticTests: XCTestCase {
         }
     }
 }
+
+final class RequestPathFastPathTests: XCTestCase {
+    /// The router's shortcut must agree with the full normalisation: a path
+    /// it calls normal normalises to itself, and every other one does not.
+    func testIsNormalAgreesWithNormalize() {
+        let samples = ["/", "/a", "/a/", "/a/b.c", "/.well-known/x", "/a..b/", "/..a", "/a.", "/~x/y-z_1",
+                       "//", "/a//b", "/./", "/a/.", "/a/..", "/a/../b", "/%41", "/a%2fb", "/a/./b", "a", "", "/..", "/."]
+        for sample in samples {
+            let bytes = Array(sample.utf8)
+            let fast = bytes.withUnsafeBufferPointer { RequestPath.isNormal($0) }
+            let full = RequestPath.normalize(bytes)
+            if fast {
+                XCTAssertEqual(full, .path(bytes), sample)
+            } else {
+                XCTAssertNotEqual(full, .path(bytes), "\(sample) is normal but the shortcut refused it")
+            }
+        }
+    }
+}

@@ -25,11 +25,11 @@ extension HTTPExchange {
     func startStreaming(status: Int, headers: [(String, String)]) {
         guard !responded else { return }
         let out = evhttp_request_get_output_headers(request)
-        evhttp_add_header(out, "Server", serverHeader)
+        evhttp_add_header(out, ("Server" as StaticString).cString, serverHeaderC)
         for (name, value) in headers { evhttp_add_header(out, name, value) }
         if closeAfterResponse { evhttp_add_header(out, "Connection", "close") }
         streamedStatus = status
-        evhttp_send_reply_start(request, Int32(status), reasonPhrase(status))
+        evhttp_send_reply_start(request, Int32(status), reasonPhrase(status).cString)
     }
 
     /// Moves `buffer`'s bytes (no copy) to the client. `drained` runs once

@@ -10,6 +10,7 @@ public final class HTTPExchange {
     /// keep_alive_requests reached).
     var closeAfterResponse = false
     public internal(set) var responded = false
+    nonisolated(unsafe) private static let scratch: OpaquePointer = evbuffer_new()!
     /// For streamed answers (HTTPExchange+Streaming.swift): what the access log reports.
     var streamedStatus = 0
     var streamedBytes = 0
@@ -69,6 +70,16 @@ public final class HTTPExchange {
     public var path: Substring {
         let t = target
         return t[..<(t.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) ?? t.endIndex)]
+    }
+
+    /// The raw path (up to "?" or "#") as bytes of evhttp's own copy of the
+    /// target: no String, no allocation. Valid while the request is.
+    func withRawPath<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        guard let uri = evhttp_request_get_uri(request) else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+        let bytes = UnsafeRawPointer(uri).assumingMemoryBound(to: UInt8.self)
+        var n = 0
+        while bytes[n] != 0 && bytes[n] != UInt8(ascii: "?") && bytes[n] != UInt8(ascii: "#") { n += 1 }
+        return body(UnsafeBufferPointer(start: bytes, count: n))
     }
 
     /// The path percent-decoded, with slashes merged and "." and ".." resolved
@@ -136,26 +147,29 @@ public final class HTTPExchange {
         guard !responded else { return }
         responded = true
         let out = evhttp_request_get_output_headers(request)
-        evhttp_add_header(out, "Server", serverHeader)
+        evhttp_add_header(out, ("Server" as StaticString).cString, serverHeaderC)
         var hasType = false
         for (name, value) in headers {
-            if name.utf8.count == 12 && name.lowercased() == "content-type" { hasType = true }
-            evhttp_add_header(out, name, value)
+            if !hasType && asciiCaseEqual(name, "content-type") { hasType = true }
+            name.withCString { n in value.withCString { v in _ = evhttp_add_header(out, n, v) } }
         }
-        if !hasType && !body.isEmpty { evhttp_add_header(out, "Content-Type", "text/plain; charset=utf-8") }
-        if closeAfterResponse { evhttp_add_header(out, "Connection", "close") }
-        let buffer = evbuffer_new()
-        defer { evbuffer_free(buffer) }
+        if !hasType && !body.isEmpty {
+            evhttp_add_header(out, ("Content-Type" as StaticString).cString, ("text/plain; charset=utf-8" as StaticString).cString)
+        }
+        if closeAfterResponse { evhttp_add_header(out, ("Connection" as StaticString).cString, ("close" as StaticString).cString) }
         if status >= 200 && status != 204 && status != 304 {
             // Always the length: evhttp leaves it out for HTTP/1.0 without
             // keep-alive, and for HEAD (which must carry what GET would send).
-            evhttp_add_header(out, "Content-Length", String(body.count))
+            withDecimal(body.count) { _ = evhttp_add_header(out, ("Content-Length" as StaticString).cString, $0) }
         }
+        // evhttp moves the body out of the buffer, so one buffer serves every answer.
+        let buffer = Self.scratch
         if !body.isEmpty && !isHead {
             body.withUnsafeBytes { _ = evbuffer_add(buffer, $0.baseAddress, $0.count) }
         }
         logAccess(status: status, bodyBytes: isHead ? 0 : body.count)
-        evhttp_send_reply(request, Int32(status), reasonPhrase(status), buffer)
+        evhttp_send_reply(request, Int32(status), reasonPhrase(status).cString, buffer)
+        evbuffer_drain(buffer, evbuffer_get_length(buffer))
     }
 
     public func respond(status: Int, headers: [(String, String)] = [], body: String) {
@@ -231,12 +245,12 @@ public final class HTTPExchange {
               let bev = evhttp_connection_get_bufferevent(evcon) else {
             close(fd)
             startFileReply(status: status, contentLength: contentLength, bodyBytes: 0)
-            evhttp_send_reply(request, Int32(status), reasonPhrase(status), nil)
+            evhttp_send_reply(request, Int32(status), reasonPhrase(status).cString, nil)
             return
         }
         if let small, small.length <= Self.copyLimit {
             startFileReply(status: status, contentLength: contentLength, bodyBytes: Int(contentLength))
-            evhttp_send_reply_start(request, Int32(status), reasonPhrase(status))
+            evhttp_send_reply_start(request, Int32(status), reasonPhrase(status).cString)
             let copied = Self.read(fd, offset: small.offset, length: small.length, into: bufferevent_get_output(bev))
             close(fd)
             guard copied else {
@@ -255,7 +269,7 @@ public final class HTTPExchange {
         }
         defer { evbuffer_file_segment_free(segment) }  // closes fd once the last chain using it is gone
         startFileReply(status: status, contentLength: contentLength, bodyBytes: Int(contentLength))
-        evhttp_send_reply_start(request, Int32(status), reasonPhrase(status))
+        evhttp_send_reply_start(request, Int32(status), reasonPhrase(status).cString)
         guard addBody(bufferevent_get_output(bev), segment) else {
             log.error("cannot queue \(contentLength) bytes of \(target)")
             evhttp_connection_free(evcon)  // frees the request too

@@ -1,5 +1,5 @@
 /// RFC 9110 reason phrases; clients ignore them, people read them.
-func reasonPhrase(_ status: Int) -> String {
+func reasonPhrase(_ status: Int) -> StaticString {
     switch status {
     case 100: "Continue"
     case 101: "Switching Protocols"

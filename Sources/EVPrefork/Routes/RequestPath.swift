@@ -64,6 +64,26 @@ public enum RequestPath: Equatable, Sendable {
         return .path(out)
     }
 
+    /// True when normalising `raw` would give it back unchanged: it starts
+    /// with "/", has no "%" and no empty, "." or ".." segment. Most requests
+    /// are like this; the router then matches the raw bytes without copying.
+    public static func isNormal(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard raw.first == slash else { return false }
+        var segmentStart = 1
+        for i in 1...raw.count {
+            if i == raw.count || raw[i] == slash {
+                let length = i - segmentStart
+                if length == 0 && i != raw.count { return false }  // "//"
+                if length == 1 && raw[segmentStart] == dot { return false }
+                if length == 2 && raw[segmentStart] == dot && raw[segmentStart + 1] == dot { return false }
+                segmentStart = i + 1
+            } else if raw[i] == percent {
+                return false
+            }
+        }
+        return true
+    }
+
     /// The path's bytes when it is one.
     public var bytes: [UInt8]? {
         if case .path(let p) = self { return p }

@@ -23,13 +23,27 @@ struct Router {
         if host != nil { hostRoutes = true }
     }
 
-    func route(path: [UInt8], host: String?) -> Entry? {
+    func route(path: some Collection<UInt8>, host: String?) -> Entry? {
         entries.first { e in
             (e.host == nil || e.host == host) && path.starts(with: e.prefix.utf8)
         }
     }
 
     func handle(_ exchange: HTTPExchange) {
+        // The common case, a path already in normal form, is matched where
+        // evhttp keeps it; only the others are decoded and normalised.
+        let fast: Entry?? = exchange.withRawPath { raw in
+            guard RequestPath.isNormal(raw) else { return nil }
+            return .some(route(path: raw, host: hostRoutes ? exchange.host : nil))
+        }
+        if let fast {
+            guard let entry = fast else {
+                exchange.respond(status: 404)
+                return
+            }
+            entry.handler(exchange)
+            return
+        }
         switch exchange.normalizedPath {
         case .path(let path):
             guard let entry = route(path: path, host: hostRoutes ? exchange.host : nil) else {

@@ -26,7 +26,9 @@ extension HTTPExchange {
         guard !responded else { return }
         let out = evhttp_request_get_output_headers(request)
         evhttp_add_header(out, ("Server" as StaticString).cString, serverHeaderC)
-        for (name, value) in headers { evhttp_add_header(out, name, value) }
+        for (name, value) in headers {
+            name.withCString { n in value.withCString { v in _ = evhttp_add_header(out, n, v) } }
+        }
         if closeAfterResponse { evhttp_add_header(out, "Connection", "close") }
         streamedStatus = status
         evhttp_send_reply_start(request, Int32(status), reasonPhrase(status).cString)

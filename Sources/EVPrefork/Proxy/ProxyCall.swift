@@ -42,7 +42,8 @@ final class ProxyCall {
         self.websocketTimeout = websocketTimeout
         let method = exchange.method
         idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"].contains(method)
-        let wantsUpgrade = method == "GET" && ProxyRequest.connectionTokens(exchange.requestHeaders).contains("upgrade")
+        let wantsUpgrade = method == "GET" && exchange.hasHeader("Upgrade")
+            && ProxyRequest.connectionTokens(exchange.requestHeaders).contains("upgrade")
         upgrade = wantsUpgrade ? exchange.header("Upgrade") : nil
     }
 
@@ -267,7 +268,7 @@ final class ProxyCall {
 
     private func canReuse(_ head: ResponseHead) -> Bool {
         guard framing != .untilClose, let c = upstream, evbuffer_get_length(c.stream.input) == 0 else { return false }
-        let tokens = ProxyRequest.connectionTokens(head.headers)
+        let tokens = head.connectionTokens
         if tokens.contains("close") { return false }
         return head.minor >= 1 || tokens.contains("keep-alive")
     }

@@ -10,12 +10,15 @@ enum ProxyRequest {
         "host", "content-length", "x-forwarded-for", "x-real-ip", "x-forwarded-proto", "x-forwarded-host",
     ]
 
-    /// Names listed in Connection headers: hop-by-hop too.
+    /// Names listed in Connection headers, lower-cased: hop-by-hop too.
     static func connectionTokens(_ headers: [(String, String)]) -> Set<String> {
         var out = Set<String>()
-        for (name, value) in headers where name.lowercased() == "connection" {
-            for token in value.split(separator: ",") {
-                out.insert(String(token.trimmingSpacesAndTabs()).lowercased())
+        for (name, value) in headers where sameHeaderName(name, "connection") {
+            for token in value.utf8.split(separator: UInt8(ascii: ",")) {
+                var t = Array(token.drop { $0 == 32 || $0 == 9 })
+                while let last = t.last, last == 32 || last == 9 { t.removeLast() }
+                for i in t.indices where t[i] >= 65 && t[i] <= 90 { t[i] |= 0x20 }
+                out.insert(String(decoding: t, as: UTF8.self))
             }
         }
         return out
@@ -30,18 +33,24 @@ enum ProxyRequest {
                       upgrade: String?) -> [UInt8] {
         let headers = exchange.requestHeaders
         let tokens = connectionTokens(headers)
-        var head = exchange.method
-        head += " "
-        head += target(exchange, route: route, strip: proxy.stripPrefix)
-        head += " HTTP/1.1\r\n"
+        // Built as bytes: String concatenation costs more than the rest of
+        // a proxied request.
+        var head: [UInt8] = []
+        head.reserveCapacity(512)
+        func add(_ s: String) { head.append(contentsOf: s.utf8) }
+        func add(_ s: StaticString) { head.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        add(exchange.method)
+        add(" ")
+        add(target(exchange, route: route, strip: proxy.stripPrefix))
+        add(" HTTP/1.1\r\n")
         var clientHost: String?
         var forwardedFor: String?
         for (name, value) in headers {
+            if sameHeaderName(name, "host") { clientHost = clientHost ?? value; continue }
+            if sameHeaderName(name, "x-forwarded-for") { forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value; continue }
             let lower = name.lowercased()
-            if lower == "host" { clientHost = clientHost ?? value; continue }
-            if lower == "x-forwarded-for" { forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value; continue }
             if rewritten.contains(lower) || isHopByHop(lower, tokens: tokens) { continue }
-            head += name; head += ": "; head += value; head += "\r\n"
+            add(name); add(": "); add(value); add("\r\n")
         }
         let upstreamHost: String
         switch upstream {
@@ -50,23 +59,20 @@ enum ProxyRequest {
             upstreamHost = port == 80 ? h : "\(h):\(port)"
         case .unix: upstreamHost = "localhost"
         }
-        head += "Host: \(proxy.preserveHost ? (clientHost ?? upstreamHost) : upstreamHost)\r\n"
+        add("Host: "); add(proxy.preserveHost ? (clientHost ?? upstreamHost) : upstreamHost); add("\r\n")
         let remote = exchange.remoteAddress
-        head += "X-Forwarded-For: \(forwardedFor.map { "\($0), \(remote)" } ?? remote)\r\n"
-        head += "X-Real-IP: \(remote)\r\n"
-        head += "X-Forwarded-Proto: http\r\n"
-        if let clientHost { head += "X-Forwarded-Host: \(clientHost)\r\n" }
-        if let upgrade {
-            head += "Connection: upgrade\r\nUpgrade: \(upgrade)\r\n"
-        }
+        add("X-Forwarded-For: ")
+        if let forwardedFor { add(forwardedFor); add(", ") }
+        add(remote); add("\r\nX-Real-IP: "); add(remote); add("\r\nX-Forwarded-Proto: http\r\n")
+        if let clientHost { add("X-Forwarded-Host: "); add(clientHost); add("\r\n") }
+        if let upgrade { add("Connection: upgrade\r\nUpgrade: "); add(upgrade); add("\r\n") }
         let body = exchange.body
         if !body.isEmpty || ["POST", "PUT", "PATCH"].contains(exchange.method) {
-            head += "Content-Length: \(body.count)\r\n"
+            add("Content-Length: "); add(String(body.count)); add("\r\n")
         }
-        head += "\r\n"
-        var bytes = Array(head.utf8)
-        bytes.append(contentsOf: body)
-        return bytes
+        add("\r\n")
+        head.append(contentsOf: body)
+        return head
     }
 
     /// The raw target, with the route's prefix removed when `strip`. The
@@ -95,12 +101,11 @@ enum ProxyRequest {
     /// Response headers for the client: hop-by-hop ones and the upstream's
     /// Date and Server go (we send our own, as nginx does).
     static func responseHeaders(_ head: ResponseHead, keepLength: Bool) -> [(String, String)] {
-        let tokens = connectionTokens(head.headers)
+        let tokens = head.connectionTokens
         return head.headers.filter { name, _ in
-            let lower = name.lowercased()
-            if lower == "date" || lower == "server" { return false }
-            if lower == "content-length" { return keepLength }
-            return !isHopByHop(lower, tokens: tokens)
+            if sameHeaderName(name, "date") || sameHeaderName(name, "server") { return false }
+            if sameHeaderName(name, "content-length") { return keepLength }
+            return !isHopByHop(name.lowercased(), tokens: tokens)
         }
     }
 }

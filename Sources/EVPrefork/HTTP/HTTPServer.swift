@@ -38,8 +38,6 @@ final class HTTPServer {
     private(set) var requestsServed = 0
     private(set) var accepted = 0
     private var sweeper: LoopEvent!
-    /// One-shot timers handlers asked for, kept alive until they fire.
-    private var timers: [ObjectIdentifier: LoopEvent] = [:]
     /// The accepted socket evhttp is setting up right now, read by the bufferevent callback.
     private var acceptingFD: Int32 = -1
     private var acceptingBufferevent: OpaquePointer?
@@ -367,14 +365,7 @@ final class HTTPServer {
 
     /// Runs `action` on this loop after `seconds`.
     func after(_ seconds: Double, _ action: @escaping () -> Void) {
-        var id: ObjectIdentifier?
-        let timer = LoopEvent(loop) { [unowned self] in
-            if let id { self.timers[id] = nil }
-            action()
-        }
-        id = ObjectIdentifier(timer)
-        timers[id!] = timer
-        timer.schedule(after: seconds)
+        LoopEvent.once(loop, after: seconds, action)
     }
 
     // MARK: - deadlines

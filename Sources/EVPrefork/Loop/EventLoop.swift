@@ -74,6 +74,22 @@ public final class LoopEvent {
     func cancel() { event_del(event) }
 
     fileprivate func fire() { action() }
+
+    /// Runs `action` once on `loop` after `seconds` (0: the next turn), the
+    /// event kept alive until then. For work that must not run inside the
+    /// callback asking for it.
+    static func once(_ loop: EventLoop, after seconds: Double, _ action: @escaping () -> Void) {
+        var id: ObjectIdentifier?
+        let event = LoopEvent(loop) {
+            if let id { pending[id] = nil }
+            action()
+        }
+        id = ObjectIdentifier(event)
+        pending[id!] = event
+        event.schedule(after: seconds)
+    }
+
+    nonisolated(unsafe) private static var pending: [ObjectIdentifier: LoopEvent] = [:]
 }
 
 private let loopEventTrampoline: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, _, ctx in

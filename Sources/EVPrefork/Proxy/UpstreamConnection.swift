@@ -39,7 +39,7 @@ final class UpstreamConnection {
         }
         if !ok {
             // Refused at once (e.g. a unix socket that is not there): report on the next turn.
-            LoopTasks.soon(loop) { finish(false) }
+            LoopEvent.once(loop, after: 0) { finish(false) }
         } else {
             stream.enable(read: true, write: true)
         }
@@ -62,21 +62,5 @@ final class UpstreamConnection {
         stream.onEvent = { _ in }
         stream.disable(read: true, write: true)
         shutdown(stream.fd, Int32(SHUT_RDWR))
-    }
-}
-
-/// Run a closure on a later loop turn; kept alive until it runs.
-enum LoopTasks {
-    nonisolated(unsafe) private static var pending: [ObjectIdentifier: LoopEvent] = [:]
-
-    static func soon(_ loop: EventLoop, _ action: @escaping () -> Void) {
-        var id: ObjectIdentifier?
-        let event = LoopEvent(loop) {
-            if let id { pending[id] = nil }
-            action()
-        }
-        id = ObjectIdentifier(event)
-        pending[id!] = event
-        event.schedule(after: 0)
     }
 }

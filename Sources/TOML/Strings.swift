@@ -68,22 +68,31 @@ extension Parser {
     /// the opening delimiter trimmed, line-ending backslashes, and up to two
     /// quotes right before the closing delimiter kept as content.
     mutating func parseMultilineBasicString() throws(TOMLError) -> String {
+        try parseMultilineString(delimiter: quote, escapes: true)
+    }
+
+    /// `'''...'''`: the same without escapes.
+    mutating func parseMultilineLiteralString() throws(TOMLError) -> String {
+        try parseMultilineString(delimiter: apostrophe, escapes: false)
+    }
+
+    private mutating func parseMultilineString(delimiter: UInt8, escapes: Bool) throws(TOMLError) -> String {
         i += 3
         i += newlineLength(at: i)
         var chunk = i
         scratch.removeAll(keepingCapacity: true)
         while true {
             let b = byte(i)
-            if b == quote {
-                if byte(i + 1) == quote && byte(i + 2) == quote {
+            if b == delimiter {
+                if byte(i + 1) == delimiter && byte(i + 2) == delimiter {
                     var contentEnd = i
-                    while contentEnd - i < 2 && byte(contentEnd + 3) == quote { contentEnd += 1 }
+                    while contentEnd - i < 2 && byte(contentEnd + 3) == delimiter { contentEnd += 1 }
                     let result = finishScratch(appending: chunk, contentEnd)
                     i = contentEnd + 3
                     return result
                 }
                 i += 1
-            } else if b == backslash {
+            } else if escapes && b == backslash {
                 scratch.append(contentsOf: bytes[chunk..<i])
                 try parseEscape(multiline: true)
                 chunk = i
@@ -95,41 +104,8 @@ extension Parser {
                 chunk = i
                 i += 1
             } else if i >= end {
-                throw error("unterminated string, expected '\"\"\"' before end of file", at: i)
-            } else {
-                throw controlCharacterError(at: i)
-            }
-        }
-    }
-
-    /// `'''...'''`: no escapes, newlines (CRLF read as LF), a newline right
-    /// after the opening delimiter trimmed, up to two apostrophes before the
-    /// closing delimiter kept as content.
-    mutating func parseMultilineLiteralString() throws(TOMLError) -> String {
-        i += 3
-        i += newlineLength(at: i)
-        var chunk = i
-        scratch.removeAll(keepingCapacity: true)
-        while true {
-            let b = byte(i)
-            if b == apostrophe {
-                if byte(i + 1) == apostrophe && byte(i + 2) == apostrophe {
-                    var contentEnd = i
-                    while contentEnd - i < 2 && byte(contentEnd + 3) == apostrophe { contentEnd += 1 }
-                    let result = finishScratch(appending: chunk, contentEnd)
-                    i = contentEnd + 3
-                    return result
-                }
-                i += 1
-            } else if isPlainStringByte(b) || b == 0x0A {
-                i += 1
-            } else if b == 0x0D && byte(i + 1) == 0x0A {
-                scratch.append(contentsOf: bytes[chunk..<i])
-                i += 1
-                chunk = i
-                i += 1
-            } else if i >= end {
-                throw error("unterminated string, expected \"'''\" before end of file", at: i)
+                let closing = delimiter == quote ? "'\"\"\"'" : "\"'''\""
+                throw error("unterminated string, expected \(closing) before end of file", at: i)
             } else {
                 throw controlCharacterError(at: i)
             }

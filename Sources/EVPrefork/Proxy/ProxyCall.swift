@@ -61,7 +61,7 @@ final class ProxyCall {
 
     private func attempt() {
         guard let i = pool.pick(now: loop.now, excluding: tried) else {
-            fail(tried.isEmpty ? 502 : 502, "no upstream available")
+            fail(502, "no upstream available")
             return
         }
         tried.insert(i)
@@ -164,7 +164,7 @@ final class ProxyCall {
         }
         let input = c.stream.input
         while head == nil {
-            var ptr = evbuffer_search(input, "\r\n\r\n", 4, nil)
+            let ptr = evbuffer_search(input, "\r\n\r\n", 4, nil)
             guard ptr.pos >= 0 else {
                 if evbuffer_get_length(input) > Self.maxHeadSize {
                     c.discard(); upstream = nil
@@ -175,15 +175,13 @@ final class ProxyCall {
             }
             let bytes = evbufferBytes(input, count: ptr.pos + 4)
             evbuffer_drain(input, ptr.pos + 4)
-            _ = ptr
             guard let parsed = ResponseHead.parse(bytes) else {
                 c.discard(); upstream = nil
                 pool.failed(peer, now: loop.now)
                 fail(502, "upstream sent an invalid response")
                 return
             }
-            if parsed.status == 101, let upgrade, parsed.value("upgrade") != nil {
-                _ = upgrade
+            if parsed.status == 101, upgrade != nil, parsed.value("upgrade") != nil {
                 startTunnel(c, head: bytes)
                 return
             }

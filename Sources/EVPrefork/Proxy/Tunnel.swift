@@ -53,7 +53,6 @@ final class Tunnel {
     }
 
     private func pump(from a: BufferEvent, to b: BufferEvent) {
-        guard !closing || true else { return }
         let n = evbuffer_get_length(a.input)
         guard n > 0 else { return }
         idleTimer.schedule(after: idleTimeout)

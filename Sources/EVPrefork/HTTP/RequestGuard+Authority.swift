@@ -95,4 +95,4 @@ private func subDelim(_ c: UInt8) -> Bool {
     }
 }
 
-private func hex(_ c: UInt8) -> Bool { c &- 0x30 < 10 || (c | 0x20) &- 0x61 < 6 }
+private func hex(_ c: UInt8) -> Bool { hexDigitValue(c) != nil }

@@ -925,13 +925,6 @@ nonisolated(unsafe) private let guardClasses: UnsafeMutablePointer<UInt8> = {
 
 @inline(__always) private func asciiLower(_ c: UInt8) -> UInt8 { c &- 0x41 < 26 ? c | 0x20 : c }
 
-@inline(__always) private func hexDigitValue(_ c: UInt8) -> UInt8? {
-    if c &- 0x30 < 10 { return c &- 0x30 }
-    let l = c | 0x20
-    if l &- 0x61 < 6 { return l &- 0x61 + 10 }
-    return nil
-}
-
 private func isURIUnreserved(_ c: UInt8) -> Bool {
     (c &- 0x30 < 10) || (c | 0x20) &- 0x61 < 26 || c == 0x2D || c == C.dot || c == 0x5F || c == 0x7E
 }

@@ -20,7 +20,7 @@ struct ChunkedDecoder {
                 guard !digits.isEmpty, digits.count <= 15 else { throw .malformed }
                 var size = 0
                 for b in digits {
-                    guard let v = hexValue(b) else { throw .malformed }
+                    guard let v = hexDigitValue(b).map(Int.init) else { throw .malformed }
                     size = size * 16 + v
                 }
                 state = size == 0 ? .trailer : .data(size)
@@ -50,14 +50,5 @@ struct ChunkedDecoder {
         }
         defer { free(raw) }
         return Array(UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: length))
-    }
-
-    private func hexValue(_ b: UInt8) -> Int? {
-        switch b {
-        case 48...57: Int(b - 48)
-        case 65...70: Int(b - 55)
-        case 97...102: Int(b - 87)
-        default: nil
-        }
     }
 }

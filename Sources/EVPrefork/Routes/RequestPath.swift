@@ -34,9 +34,9 @@ public enum RequestPath: Equatable, Sendable {
                 c = raw[i]
                 i = raw.index(after: i)
                 if c == percent {
-                    guard i != raw.endIndex, let high = hexValue(raw[i]) else { return .badEncoding }
+                    guard i != raw.endIndex, let high = hexDigitValue(raw[i]) else { return .badEncoding }
                     i = raw.index(after: i)
-                    guard i != raw.endIndex, let low = hexValue(raw[i]) else { return .badEncoding }
+                    guard i != raw.endIndex, let low = hexDigitValue(raw[i]) else { return .badEncoding }
                     i = raw.index(after: i)
                     c = high << 4 | low
                     if c == 0 { return .nulByte }
@@ -95,12 +95,3 @@ private let slash = UInt8(ascii: "/")
 private let dot = UInt8(ascii: ".")
 private let percent = UInt8(ascii: "%")
 
-@inline(__always)
-private func hexValue(_ c: UInt8) -> UInt8? {
-    switch c {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-    default: nil
-    }
-}

@@ -17,6 +17,9 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <netdb.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -55,6 +58,20 @@ static inline struct evhttp_connection *evprefork_bufferevent_connection(struct 
     void *arg = NULL;
     bufferevent_getcb(bev, NULL, NULL, NULL, &arg);
     return (struct evhttp_connection *)arg;
+}
+
+// openat2(2) has no glibc wrapper in bookworm and syscall(2) is variadic,
+// which Swift cannot call. Static files are opened with RESOLVE_NO_SYMLINKS:
+// a file the kernel opens that way is exactly where its name says
+// (Routes/Static/StaticRoot.swift).
+static inline int evprefork_openat2(int dirfd, const char *path, uint64_t flags, uint64_t resolve) {
+#ifdef SYS_openat2
+    struct open_how how = { .flags = flags, .mode = 0, .resolve = resolve };
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
 }
 
 #endif

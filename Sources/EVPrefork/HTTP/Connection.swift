@@ -39,6 +39,17 @@ final class Connection {
     /// True while the server itself puts bytes back into the input buffer.
     var reinserting = false
 
+    // The direct path (HTTPServer+Direct.swift).
+    /// evhttp has taken part of a request from the input, or will take the
+    /// request at its front: no direct answer until its answer is written.
+    var evhttpOwnsInput = false
+    /// True while the server itself drains the input buffer.
+    var selfDraining = false
+    /// Direct answers wait in the output buffer.
+    var directPending = false
+    /// A direct answer ended the connection: it closes once that is written.
+    var closing = false
+
     init(evcon: OpaquePointer, fd: Int32, remote: String, now: Double,
          guardLimits: RequestGuard.Limits = .init(maxHeaderSize: 16 << 10, maxBodySize: 1 << 20)) {
         self.evcon = evcon; self.fd = fd; self.remote = remote; self.since = now

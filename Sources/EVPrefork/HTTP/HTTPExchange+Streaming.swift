@@ -5,8 +5,15 @@ import CLibevent
 extension HTTPExchange {
     /// Request headers in order, as sent.
     var requestHeaders: [(String, String)] {
-        guard let headers = evhttp_request_get_input_headers(request) else { return [] }
         var out: [(String, String)] = []
+        if let direct {
+            direct.eachField { name, value in
+                out.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+                return true
+            }
+            return out
+        }
+        guard let request = evRequest, let headers = evhttp_request_get_input_headers(request) else { return [] }
         var entry = headers.pointee.tqh_first
         while let e = entry {
             out.append((String(cString: e.pointee.key), String(cString: e.pointee.value)))
@@ -15,15 +22,24 @@ extension HTTPExchange {
         return out
     }
 
-    var httpVersion: (major: Int, minor: Int) { (Int(request.pointee.major), Int(request.pointee.minor)) }
+    var httpVersion: (major: Int, minor: Int) {
+        guard let request = evRequest else { return (1, direct?.minor ?? 1) }
+        return (Int(request.pointee.major), Int(request.pointee.minor))
+    }
 
     /// False once the client went away: evhttp detaches the request from its connection.
-    var clientConnected: Bool { evhttp_request_get_connection(request) != nil && !responded }
+    var clientConnected: Bool { evRequest.map { evhttp_request_get_connection($0) != nil } == true && !responded }
 
     /// Sends the status and headers. Without a Content-Length header evhttp
     /// frames the body with chunked encoding (HTTP/1.1) or by closing.
     func startStreaming(status: Int, headers: [(String, String)]) {
         guard !responded else { return }
+        guard let request = evRequest else {
+            // Streamed answers take evhttp's path; only answer-at-once routes are direct.
+            log.error("\(target): a streamed answer to a direct request")
+            respond(status: 500)
+            return
+        }
         let out = evhttp_request_get_output_headers(request)
         evhttp_add_header(out, ("Server" as StaticString).cString, serverHeaderC)
         for (name, value) in headers {
@@ -37,7 +53,7 @@ extension HTTPExchange {
     /// Moves `buffer`'s bytes (no copy) to the client. `drained` runs once
     /// the client's output buffer has been written out.
     func streamChunk(_ buffer: OpaquePointer, drained: (() -> Void)? = nil) {
-        guard !responded else { return }
+        guard !responded, let request = evRequest else { return }
         streamedBytes += evbuffer_get_length(buffer)
         if let drained {
             let box = Unmanaged.passRetained(DrainBox(drained)).toOpaque()
@@ -51,14 +67,14 @@ extension HTTPExchange {
 
     /// Bytes waiting to go to the client (for backpressure).
     var clientPending: Int {
-        guard let evcon = evhttp_request_get_connection(request),
+        guard let request = evRequest, let evcon = evhttp_request_get_connection(request),
               let bev = evhttp_connection_get_bufferevent(evcon) else { return 0 }
         return evbuffer_get_length(bufferevent_get_output(bev))
     }
 
     /// The body is complete.
     func endStreaming() {
-        guard !responded else { return }
+        guard !responded, let request = evRequest else { return }
         responded = true
         logAccess(status: streamedStatus, bodyBytes: streamedBytes)
         evhttp_send_reply_end(request)
@@ -69,7 +85,7 @@ extension HTTPExchange {
     /// still goes out, then the connection closes without the final chunk,
     /// which breaks Content-Length and chunked framing alike.
     func abortStreaming() {
-        guard !responded else { return }
+        guard !responded, let request = evRequest else { return }
         responded = true
         logAccess(status: streamedStatus, bodyBytes: streamedBytes)
         if evhttp_request_get_connection(request) != nil {

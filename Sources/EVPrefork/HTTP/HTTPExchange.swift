@@ -3,11 +3,19 @@ import Glibc
 
 /// One request and its response. A handler may answer at once or keep the
 /// exchange and answer later from the same worker's loop; it answers once.
+///
+/// The request comes from evhttp, or — for a bodyless GET or HEAD to a route
+/// that answers at once — straight from the connection's input buffer
+/// (`DirectRequest`, HTTPServer+Direct.swift), answered without evhttp.
 public final class HTTPExchange {
-    let request: UnsafeMutablePointer<evhttp_request>
+    /// evhttp's request; nil for a direct one.
+    let evRequest: UnsafeMutablePointer<evhttp_request>?
+    /// The direct request; nil for evhttp's, and once a direct answer is done
+    /// (its bytes are then gone from the input buffer).
+    private(set) var direct: DirectRequest?
     let connection: Connection?
     /// Set when the connection must end after this response (draining,
-    /// keep_alive_requests reached).
+    /// keep_alive_requests reached, the client asked).
     var closeAfterResponse = false
     public internal(set) var responded = false
     nonisolated(unsafe) private static let scratch: OpaquePointer = evbuffer_new()!
@@ -22,16 +30,35 @@ public final class HTTPExchange {
     let started: Double
 
     init(request: UnsafeMutablePointer<evhttp_request>, connection: Connection?, started: Double) {
-        self.request = request
+        evRequest = request
+        direct = nil
         self.connection = connection
         self.started = started
+    }
+
+    init(direct: DirectRequest, connection: Connection, started: Double) {
+        evRequest = nil
+        self.direct = direct
+        self.connection = connection
+        self.started = started
+        ReplyBytes.pendingHeaders.reset()
+    }
+
+    /// The direct request's bytes are about to leave the input buffer.
+    func endDirect() {
+        if !responded {
+            log.error("\(target): the handler of a direct route did not answer at once")
+            respond(status: 500)
+        }
+        direct = nil
     }
 
     /// Every way of answering ends here: one access-log line per response.
     func logAccess(status: Int, bodyBytes: Int) {
         Metrics.response(status: status, bytes: bodyBytes)
         guard let accessLog = AccessLog.shared else { return }
-        let version = "HTTP/\(request.pointee.major).\(request.pointee.minor)"
+        let v = httpVersion
+        let version = "HTTP/\(v.major).\(v.minor)"
         let now = HTTPServer.current?.loop.now ?? started
         accessLog.record(AccessLog.Entry(remote: remoteAddress, requestLine: "\(method) \(target) \(version)",
                                          status: status, bodyBytes: bodyBytes, referer: header("Referer"),
@@ -39,7 +66,8 @@ public final class HTTPExchange {
     }
 
     public var method: String {
-        switch evhttp_request_get_command(request) {
+        guard let request = evRequest else { return direct?.isHead == true ? "HEAD" : "GET" }
+        return switch evhttp_request_get_command(request) {
         case EVHTTP_REQ_GET: "GET"
         case EVHTTP_REQ_POST: "POST"
         case EVHTTP_REQ_HEAD: "HEAD"
@@ -53,7 +81,14 @@ public final class HTTPExchange {
         }
     }
 
-    public var isHead: Bool { evhttp_request_get_command(request) == EVHTTP_REQ_HEAD }
+    public var isHead: Bool {
+        guard let request = evRequest else { return direct?.isHead == true }
+        return evhttp_request_get_command(request) == EVHTTP_REQ_HEAD
+    }
+
+    /// GET, HEAD and POST, the methods handlers tell apart most.
+    var isGet: Bool { evRequest.map { evhttp_request_get_command($0) == EVHTTP_REQ_GET } ?? (direct?.isHead == false) }
+    var isPost: Bool { evRequest.map { evhttp_request_get_command($0) == EVHTTP_REQ_POST } ?? false }
 
     private var cachedTarget: String?
     private var cachedPath: RequestPath?
@@ -61,7 +96,12 @@ public final class HTTPExchange {
     /// The request-target exactly as the client sent it.
     public var target: String {
         if let t = cachedTarget { return t }
-        let t = evhttp_request_get_uri(request).map { String(cString: $0) } ?? "/"
+        let t: String
+        if let request = evRequest {
+            t = evhttp_request_get_uri(request).map { String(cString: $0) } ?? "/"
+        } else {
+            t = direct.map { String(decoding: $0.targetBytes, as: UTF8.self) } ?? "/"
+        }
         cachedTarget = t
         return t
     }
@@ -75,7 +115,14 @@ public final class HTTPExchange {
     /// The raw path (up to "?" or "#") as bytes of evhttp's own copy of the
     /// target: no String, no allocation. Valid while the request is.
     func withRawPath<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        guard let uri = evhttp_request_get_uri(request) else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+        if let direct {
+            let t = direct.targetBytes.bindMemory(to: UInt8.self)
+            let n = t.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? t.count
+            return body(UnsafeBufferPointer(rebasing: t[..<n]))
+        }
+        guard let request = evRequest, let uri = evhttp_request_get_uri(request) else {
+            return body(UnsafeBufferPointer(start: nil, count: 0))
+        }
         let bytes = UnsafeRawPointer(uri).assumingMemoryBound(to: UInt8.self)
         var n = 0
         while bytes[n] != 0 && bytes[n] != UInt8(ascii: "?") && bytes[n] != UInt8(ascii: "#") { n += 1 }
@@ -87,7 +134,8 @@ public final class HTTPExchange {
     /// files map. `target` and `path` stay raw, for proxies.
     public var normalizedPath: RequestPath {
         if let p = cachedPath { return p }
-        let p = RequestPath.normalize(path.utf8)
+        // A path already in normal form (the usual case) is taken as it is.
+        let p = withRawPath { raw in RequestPath.isNormal(raw) ? .path(Array(raw)) : RequestPath.normalize(raw) }
         cachedPath = p
         return p
     }
@@ -100,14 +148,16 @@ public final class HTTPExchange {
 
     /// The first value of a request header, by case-insensitive name.
     public func header(_ name: String) -> String? {
-        guard let headers = evhttp_request_get_input_headers(request),
+        if let direct { return direct.field(name).map { String(decoding: $0, as: UTF8.self) } }
+        guard let request = evRequest, let headers = evhttp_request_get_input_headers(request),
               let value = evhttp_find_header(headers, name) else { return nil }
         return String(cString: value)
     }
 
     /// Whether the request has a header, by case-insensitive name (no copy of its value).
     public func hasHeader(_ name: String) -> Bool {
-        guard let headers = evhttp_request_get_input_headers(request) else { return false }
+        if let direct { return direct.field(name) != nil }
+        guard let request = evRequest, let headers = evhttp_request_get_input_headers(request) else { return false }
         return evhttp_find_header(headers, name) != nil
     }
 
@@ -132,7 +182,7 @@ public final class HTTPExchange {
 
     /// The whole request body (evhttp has read it already, within max_body_size).
     public var body: [UInt8] {
-        guard let buffer = evhttp_request_get_input_buffer(request) else { return [] }
+        guard let request = evRequest, let buffer = evhttp_request_get_input_buffer(request) else { return [] }
         let n = evbuffer_get_length(buffer)
         guard n > 0 else { return [] }
         var out = [UInt8](repeating: 0, count: n)
@@ -146,6 +196,10 @@ public final class HTTPExchange {
     public func respond(status: Int, headers: [(String, String)] = [], body: [UInt8]) {
         guard !responded else { return }
         responded = true
+        guard let request = evRequest else {
+            respondDirectly(status: status, headers: headers, body: body)
+            return
+        }
         let out = evhttp_request_get_output_headers(request)
         evhttp_add_header(out, ("Server" as StaticString).cString, serverHeaderC)
         var hasType = false
@@ -179,6 +233,10 @@ public final class HTTPExchange {
     /// Adds a response header before answering (respondFile, or headers the
     /// answer's own list does not carry).
     func addResponseHeader(_ name: UnsafePointer<CChar>, _ value: UnsafePointer<CChar>) {
+        guard let request = evRequest else {
+            ReplyBytes.pendingHeaders.appendHeader(name, value)
+            return
+        }
         evhttp_add_header(evhttp_request_get_output_headers(request), name, value)
     }
 
@@ -241,6 +299,13 @@ public final class HTTPExchange {
                           small: (offset: Int64, length: Int64)? = nil,
                           addBody: (_ output: OpaquePointer, _ segment: OpaquePointer) -> Bool) {
         guard !responded else { close(fd); return }
+        guard let request = evRequest else {
+            responded = true
+            logAccess(status: status, bodyBytes: isHead ? 0 : Int(contentLength))
+            sendFileDirectly(status: status, fd: fd, fileSize: fileSize, contentLength: contentLength, small: small,
+                             addBody: addBody)
+            return
+        }
         guard !isHead, contentLength > 0, let evcon = evhttp_request_get_connection(request),
               let bev = evhttp_connection_get_bufferevent(evcon) else {
             close(fd)
@@ -284,12 +349,8 @@ public final class HTTPExchange {
         guard evbuffer_reserve_space(output, Int(length), &extent, 1) == 1, let base = extent.iov_base else {
             return false
         }
-        var done = 0
-        while done < Int(length) {
-            let n = pread(fd, base + done, Int(length) - done, off_t(offset) + off_t(done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return false }  // the file shrank, or a read error: the promise cannot be kept
-            done += n
+        guard read(fd, offset: offset, length: Int(length), into: base.assumingMemoryBound(to: UInt8.self)) else {
+            return false
         }
         extent.iov_len = Int(length)
         return evbuffer_commit_space(output, &extent, 1) == 0

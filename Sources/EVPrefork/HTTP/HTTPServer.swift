@@ -26,6 +26,9 @@ final class HTTPServer {
     /// What each connection's RequestGuard enforces.
     let guardLimits: RequestGuard.Limits
     var handler: (HTTPExchange) -> Void = { $0.respond(status: 404) }
+    /// Answers a direct request (HTTPServer+Direct.swift) and returns true,
+    /// or returns false at once when its route needs evhttp's path.
+    var directHandler: ((HTTPExchange) -> Bool)?
     /// Called after each accepted connection, for the accept mutex and retirement.
     var onAccept: () -> Void = {}
     /// Called when a connection closes, so the owner can accept again or finish draining.
@@ -35,7 +38,7 @@ final class HTTPServer {
     private var listeners: [Listener] = []
     private(set) var listening = false
     private(set) var draining = false
-    private(set) var requestsServed = 0
+    var requestsServed = 0
     private(set) var accepted = 0
     private var sweeper: LoopEvent!
     /// The accepted socket evhttp is setting up right now, read by the bufferevent callback.
@@ -177,6 +180,13 @@ final class HTTPServer {
     /// it may drain the buffer, never free the connection.
     fileprivate func received(_ connection: Connection, input: OpaquePointer, added: Int) {
         if connection.reinserting || connection.state == .detached { return }
+        if connection.closing {
+            // A direct answer ended the connection; evhttp must not read on.
+            connection.selfDraining = true
+            evbuffer_drain(input, evbuffer_get_length(input))
+            connection.selfDraining = false
+            return
+        }
         if connection.rejection != nil {
             // Refused already: what the client still sends is discarded
             // (the whole requests before the refused one stay for evhttp).
@@ -192,6 +202,8 @@ final class HTTPServer {
         let bufferStart = connection.requestGuard.bytesFed - Int64(length - added)
         if let rejection = check(input, from: length - added, connection) {
             refuse(connection, rejection, input: input, bufferStart: bufferStart, answerNow: true)
+        } else if directHandler != nil {
+            answerDirectly(connection, input: input)
         }
     }
 
@@ -331,6 +343,10 @@ final class HTTPServer {
     fileprivate func completed(_ connection: Connection, _ req: UnsafeMutablePointer<evhttp_request>?) {
         guard connection.state == .handling else { return }
         let pending = connection.input.map { evbuffer_get_length($0) } ?? 0
+        // evhttp's send-done comes once the output buffer is empty, direct answers queued before included.
+        connection.directPending = false
+        // What follows in the input is evhttp's to parse: it goes on reading right after this.
+        connection.evhttpOwnsInput = pending > 0
         connection.state = pending > 0 ? .receiving : .idle
         connection.since = loop.now
         if connection.requestGuard.isPaused, connection.rejection == nil, let input = connection.input {
@@ -390,6 +406,7 @@ final class HTTPServer {
                 }
                 continue
             }
+            if c.directPending { continue }  // a direct answer is being written; evhttp's write timeout guards it
             switch c.state {
             case .idle:
                 let limit = draining ? Self.drainGrace : limits.keepAliveTimeout
@@ -411,7 +428,7 @@ final class HTTPServer {
 
     private func closeIdle(olderThan age: Double) {
         let now = loop.now
-        let idle = connections.filter { $0.value.state == .idle && $0.value.rejection == nil && now - $0.value.since >= age }
+        let idle = connections.filter { $0.value.state == .idle && $0.value.rejection == nil && !$0.value.directPending && now - $0.value.since >= age }
             .map(\.key)
         for evcon in idle { evhttp_connection_free(evcon) }
     }
@@ -439,9 +456,13 @@ private let closeTrampoline: @convention(c) (OpaquePointer?, UnsafeMutableRawPoi
 }
 
 private let inputTrampoline: evbuffer_cb_func = { buffer, info, context in
-    guard let buffer, let info, info.pointee.n_added > 0, let server = HTTPServer.current else { return }
-    server.received(Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue(), input: buffer,
-                    added: info.pointee.n_added)
+    guard let buffer, let info, let server = HTTPServer.current else { return }
+    let connection = Unmanaged<Connection>.fromOpaque(context!).takeUnretainedValue()
+    if info.pointee.n_added > 0 {
+        server.received(connection, input: buffer, added: info.pointee.n_added)
+    } else if info.pointee.n_deleted > 0 {
+        server.consumed(connection)
+    }
 }
 
 private let completeTrampoline: @convention(c) (UnsafeMutablePointer<evhttp_request>?, UnsafeMutableRawPointer?) -> Void = { req, context in

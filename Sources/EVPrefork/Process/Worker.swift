@@ -46,7 +46,9 @@ final class Worker {
         acceptsLimit = s.accepts == 0 ? Int.max : s.accepts - Int.random(in: 0...(s.accepts / 2))
         control = AcceptControl(server: server, loop: loop, mutex: mutex, interval: s.acceptInterval,
                                 lockTimeout: s.lockTimeout, multiAccept: s.multiAccept)
-        server.handler = makeRouter().handle
+        let router = makeRouter()
+        server.handler = router.handle
+        server.directHandler = router.handleDirect
         server.onAccept = { [unowned self] in self.accepted() }
         server.onClose = { [unowned self] in self.connectionClosed() }
     }
@@ -56,7 +58,7 @@ final class Worker {
     private func makeRouter() -> Router {
         var router = Router()
         for route in setup.config.routes {
-            router.add(prefix: route.path, host: route.host, handler: handler(for: route))
+            router.add(prefix: route.path, host: route.host, direct: route.answersAtOnce, handler: handler(for: route))
         }
         for route in setup.application.routes {
             router.add(prefix: route.path, host: route.host, handler: route.handler)
@@ -159,5 +161,15 @@ final class Worker {
         for ws in WebSocket.all { ws.close(code: WebSocketCloseCode.goingAway, reason: "server shutting down") }
         beat()
         if server.connections.isEmpty { loop.stop() }
+    }
+}
+
+private extension Route {
+    /// Routes whose handlers answer before they return (HTTPServer+Direct.swift).
+    var answersAtOnce: Bool {
+        switch kind {
+        case .fixed, .status, .staticFiles: true
+        case .proxy, .websocket: false
+        }
     }
 }

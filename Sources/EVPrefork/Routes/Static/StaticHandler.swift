@@ -21,8 +21,8 @@ final class StaticHandler {
     }
 
     func handle(_ exchange: HTTPExchange) {
-        let method = evhttp_request_get_command(exchange.request)
-        guard method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD || method == EVHTTP_REQ_POST else {
+        let isPost = exchange.isPost
+        guard exchange.isGet || exchange.isHead || isPost else {
             notAllowed(exchange)
             return
         }
@@ -30,7 +30,6 @@ final class StaticHandler {
             exchange.respond(status: 404)
             return
         }
-        let isPost = method == EVHTTP_REQ_POST
         if uri.last == UInt8(ascii: "/") {
             serveDirectory(exchange, uri: uri, relative: relative, isPost: isPost)
         } else {

@@ -1,13 +1,20 @@
+import CLibevent
 import Glibc
 
 /// A static route's `root`, and the guard that keeps every file it serves
 /// inside it. A request path (already decoded and normalised, so without
-/// ".." segments) is appended to the root and opened; then the file actually
-/// opened is checked: its real path, as the kernel reports it for the open
-/// descriptor (/proc/self/fd), must lie under the real path of the root.
-/// Checking the descriptor rather than the name leaves no window between
-/// check and use, and catches every symlink on the way, whatever component
-/// it is. Symlinks that stay inside the root are followed, as nginx does.
+/// ".." segments) is appended to the root and opened.
+///
+/// When the root's own path has no symlink, the open is made with
+/// openat2(RESOLVE_NO_SYMLINKS): a file the kernel opens that way is exactly
+/// at root + path, inside the root, and nothing more needs checking. A path
+/// with a symlink on the way (or a kernel without openat2) takes the general
+/// way: the path is opened, then the file actually opened is checked — its
+/// real path, as the kernel reports it for the open descriptor
+/// (/proc/self/fd), must lie under the real path of the root. Checking the
+/// descriptor rather than the name leaves no window between check and use,
+/// and catches every symlink on the way, whatever component it is. Symlinks
+/// that stay inside the root are followed, as nginx does.
 final class StaticRoot {
     /// The root as configured (absolute), without a trailing slash.
     let configured: [UInt8]
@@ -31,6 +38,13 @@ final class StaticRoot {
     }
 
     deinit { realBuffer.deallocate() }
+
+    /// Cleared for good when the kernel has no openat2 (or a filter forbids it).
+    nonisolated(unsafe) private static var openat2Works = true
+
+    /// Whether the root's own path goes through a symlink (then every file
+    /// would: each takes the general way).
+    private var rootHasSymlink: Bool { real != configured }
 
     enum Opened {
         /// A regular file, open for reading, with its metadata.
@@ -64,10 +78,29 @@ final class StaticRoot {
         scratch.append(contentsOf: relative)
         scratch.append(contentsOf: suffix)
         scratch.append(0)
+        let flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY
+        if Self.openat2Works && !rootHasSymlink {
+            let fd = scratch.withUnsafeBufferPointer { p in
+                p.withMemoryRebound(to: CChar.self) {
+                    evprefork_openat2(AT_FDCWD, $0.baseAddress!, UInt64(flags), UInt64(RESOLVE_NO_SYMLINKS))
+                }
+            }
+            if fd >= 0 { return opened(fd, checked: true) }
+            switch errno {
+            case ENOSYS, EPERM: Self.openat2Works = false  // no openat2 here: the general way from now on
+            case ELOOP, EAGAIN: break  // a symlink on the way: the general way follows and checks it
+            case let e: return Self.classify(e)
+            }
+        }
         let fd = scratch.withUnsafeBufferPointer { p in
-            p.withMemoryRebound(to: CChar.self) { Glibc.open($0.baseAddress!, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) }
+            p.withMemoryRebound(to: CChar.self) { Glibc.open($0.baseAddress!, flags) }
         }
         guard fd >= 0 else { return Self.classify(errno) }
+        return opened(fd, checked: false)
+    }
+
+    /// The metadata of the open `fd`, and, unless openat2 `checked` it, whether it lies under the root.
+    private func opened(_ fd: Int32, checked: Bool) -> Opened {
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let e = errno
@@ -79,7 +112,7 @@ final class StaticRoot {
             close(fd)
             return .notFound(errno: 0)
         }
-        guard contains(fd: fd) else {
+        guard checked || contains(fd: fd) else {
             close(fd)
             return .forbidden
         }

@@ -174,6 +174,29 @@ def test_keepalive_reuses_upstream_connections(server, upstreams):
     assert connections <= 5, f"{connections} upstream connections for 200 requests"
 
 
+def test_idle_connections_above_keepalive_are_closed_after_a_second(server, upstreams):
+    """A burst needs more upstream connections than `keepalive`; they are
+    reused by the next burst, and the surplus is closed once idle for a second."""
+    up = upstreams()
+    s = server(conf([up.spec], extra_route="keepalive = 2"))
+    worker = s.wait_workers(1)[0]
+    assert requests.get(s.url("/echo"), timeout=5).status_code == 200
+
+    def fds():
+        return len(os.listdir(f"/proc/{worker}/fd"))
+    base = fds()
+    burst = [threading.Thread(target=requests.get, args=(s.url("/sleep?s=0.3"),), kwargs={"timeout": 5})
+             for _ in range(12)]
+    for t in burst:
+        t.start()
+    for t in burst:
+        t.join()
+    # base has one idle upstream connection; keepalive allows two.
+    assert fds() >= base + 4, "the burst's upstream connections wait, idle, for the next burst"
+    wait_for(lambda: fds() <= base + 1, timeout=3, what="idle upstream connections trimmed to keepalive")
+    assert up.stats()["connections"] <= 13
+
+
 def test_keepalive_zero_opens_one_connection_per_request(server, upstreams):
     up = upstreams()
     s = server(conf([up.spec], extra_route="keepalive = 0"))

@@ -77,7 +77,27 @@ extension HTTPExchange {
         guard !responded, let request = evRequest else { return }
         responded = true
         logAccess(status: streamedStatus, bodyBytes: streamedBytes)
+        flushBeforeEnd(request)
         evhttp_send_reply_end(request)
+    }
+
+    /// Writes the rest of the answer to the socket now, the final chunk
+    /// included. evhttp would wait a loop turn for EV_WRITE to do it (an
+    /// epoll_ctl on and one off); when the output buffer is empty at
+    /// evhttp_send_reply_end, evhttp finishes the request at once instead.
+    private func flushBeforeEnd(_ request: UnsafeMutablePointer<evhttp_request>) {
+        guard let evcon = evhttp_request_get_connection(request),
+              let bev = evhttp_connection_get_bufferevent(evcon) else { return }
+        let output = bufferevent_get_output(bev)
+        if request.pointee.chunked != 0 {
+            evbuffer_add(output, "0\r\n\r\n", 5)
+            request.pointee.chunked = 0
+        }
+        guard evbuffer_get_length(output) > 0 else { return }
+        // A bufferevent's output is frozen at its front outside its own writes.
+        evbuffer_unfreeze(output, 1)
+        _ = evbuffer_write(output, bufferevent_getfd(bev))
+        evbuffer_freeze(output, 1)
     }
 
     /// The body cannot be completed (the upstream died): the client must see

@@ -331,6 +331,19 @@ final class HTTPServer {
             connection.requests += 1
             evhttp_request_set_on_complete_cb(req, completeTrampoline, Unmanaged.passUnretained(connection).toOpaque())
         }
+        // evhttp stops reading the client while a handler has the request,
+        // and starts again after the answer: an epoll_ctl off and one on per
+        // request. Reading goes on instead, with no read callback (evhttp's
+        // would take a byte now for a broken state); what arrives waits in
+        // the input buffer, checked by the guard, and a close is seen at once.
+        if let evcon = evhttp_request_get_connection(req), let bev = evhttp_connection_get_bufferevent(evcon) {
+            var write: bufferevent_data_cb?
+            var event: bufferevent_event_cb?
+            var argument: UnsafeMutableRawPointer?
+            bufferevent_getcb(bev, nil, &write, &event, &argument)
+            bufferevent_setcb(bev, nil, write, event, argument)
+            bufferevent_enable(bev, Int16(EV_READ))
+        }
         let exchange = HTTPExchange(request: req, connection: connection, started: started)
         if draining || (connection?.requests ?? 0) >= limits.keepAliveRequests {
             exchange.closeAfterResponse = true

@@ -83,6 +83,25 @@ final class BufferEvent {
         bytes.withUnsafeBytes { _ = bufferevent_write(bev, $0.baseAddress, $0.count) }
     }
 
+    /// Writes to the socket at once when nothing is queued, so a small
+    /// request needs no EV_WRITE round (an epoll_ctl on, a loop turn, an
+    /// epoll_ctl off); what the socket does not take is queued and written
+    /// by the bufferevent.
+    func writeNow(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            var sent = 0
+            if evbuffer_get_length(output) == 0 {
+                let n = send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+                // An error shows again on the queued write, and reaches onEvent there.
+                if n > 0 { sent = n }
+            }
+            if sent < raw.count {
+                _ = bufferevent_write(bev, raw.baseAddress! + sent, raw.count - sent)
+                enable(write: true)
+            }
+        }
+    }
+
     func write(_ text: String) {
         var text = text
         text.withUTF8 { _ = bufferevent_write(bev, $0.baseAddress, $0.count) }

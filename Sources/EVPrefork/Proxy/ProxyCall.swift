@@ -92,9 +92,9 @@ final class ProxyCall {
         c.stream.onEvent = { [unowned self] what in self.event(what) }
         c.stream.setTimeouts(read: proxy.readTimeout, write: proxy.readTimeout)
         c.stream.setReadHighWatermark(256 << 10)
-        c.stream.enable(read: true, write: true)
-        c.stream.write(ProxyRequest.build(exchange, route: route, proxy: proxy, upstream: pool.peers[peer].address,
-                                          upgrade: upgrade))
+        c.stream.enable(read: true)
+        c.stream.writeNow(ProxyRequest.build(exchange, route: route, proxy: proxy, upstream: pool.peers[peer].address,
+                                             upgrade: upgrade))
     }
 
     /// Before any byte of an answer: try the next upstream if that is safe

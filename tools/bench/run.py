@@ -280,6 +280,7 @@ body   = "hello world\\n"
 path = "/static/"
 type = "static"
 root = "{www}/static"
+gzip_static = false          # as the nginx measured beside it: plain files, no .gz lookup
 
 [[route]]
 path     = "/proxy/"
@@ -1198,7 +1199,9 @@ def main():
     res["loadavg_end"] = loadavg()
     res["notes"] += [
         "evprefork and hypnotoad are set to never retire workers (accepts = 0) and to 1000 requests per "
-        "keep-alive connection, as nginx's defaults; nginx has sendfile on as in Debian's nginx.conf.",
+        "keep-alive connection, as nginx's defaults; nginx has sendfile on as in Debian's nginx.conf. "
+        "evprefork's static route has gzip_static off (its default is on), as nginx's location has none: "
+        "both serve the plain file without looking for a .gz sibling.",
         "Proxy: every server forwards to one common upstream, an nginx with 1 worker answering "
         "\"hello world\\n\"; nginx and evprefork keep 16 idle upstream connections per worker, hypnotoad "
         "uses Mojolicious' proxy helper (its user agent's connection cache).",

@@ -83,23 +83,36 @@ final class BufferEvent {
         bytes.withUnsafeBytes { _ = bufferevent_write(bev, $0.baseAddress, $0.count) }
     }
 
-    /// Writes to the socket at once when nothing is queued, so a small
-    /// request needs no EV_WRITE round (an epoll_ctl on, a loop turn, an
-    /// epoll_ctl off); what the socket does not take is queued and written
-    /// by the bufferevent.
-    func writeNow(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
-            var sent = 0
-            if evbuffer_get_length(output) == 0 {
-                let n = send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
-                // An error shows again on the queued write, and reaches onEvent there.
-                if n > 0 { sent = n }
+    /// Writes `head` and then `body` to the socket at once when nothing is
+    /// queued, so a small message needs no EV_WRITE round (an epoll_ctl on,
+    /// a loop turn, an epoll_ctl off); what the socket does not take is
+    /// queued and written by the bufferevent. An error shows again on that
+    /// queued write and reaches onEvent there.
+    func writeNow(_ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
+        var sent = 0
+        if evbuffer_get_length(output) == 0 {
+            var vectors = (iovec(iov_base: UnsafeMutableRawPointer(mutating: head.baseAddress), iov_len: head.count),
+                           iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress), iov_len: body.count))
+            let n = withUnsafeMutableBytes(of: &vectors) { raw -> Int in
+                var message = msghdr()
+                message.msg_iov = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
+                message.msg_iovlen = body.count > 0 ? 2 : 1
+                return sendmsg(fd, &message, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
             }
-            if sent < raw.count {
-                _ = bufferevent_write(bev, raw.baseAddress! + sent, raw.count - sent)
-                enable(write: true)
-            }
+            if n > 0 { sent = n }
         }
+        guard sent < head.count + body.count else { return }
+        if sent < head.count {
+            _ = bufferevent_write(bev, head.baseAddress! + sent, head.count - sent)
+            sent = head.count
+        }
+        let bodySent = sent - head.count
+        if bodySent < body.count { _ = bufferevent_write(bev, body.baseAddress! + bodySent, body.count - bodySent) }
+        enable(write: true)
+    }
+
+    func writeNow(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { writeNow($0) }
     }
 
     func write(_ text: String) {

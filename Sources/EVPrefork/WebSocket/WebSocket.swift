@@ -105,19 +105,24 @@ public final class WebSocket {
 
     private func sendFrame(opcode: UInt8, payload: UnsafeRawBufferPointer) {
         guard !closeSent, !finished, connection.alive else { return }
-        var head: [UInt8] = [0x80 | opcode]
-        let n = payload.count
-        if n < 126 {
-            head.append(UInt8(n))
-        } else if n <= 0xFFFF {
-            head += [126, UInt8(n >> 8), UInt8(n & 0xFF)]
-        } else {
-            head.append(127)
-            for shift in stride(from: 56, through: 0, by: -8) { head.append(UInt8(truncatingIfNeeded: UInt64(n) >> UInt64(shift))) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { head in
+            head[0] = 0x80 | opcode
+            let n = payload.count
+            var length = 2
+            if n < 126 {
+                head[1] = UInt8(n)
+            } else if n <= 0xFFFF {
+                head[1] = 126
+                head[2] = UInt8(n >> 8)
+                head[3] = UInt8(n & 0xFF)
+                length = 4
+            } else {
+                head[1] = 127
+                for k in 0..<8 { head[2 + k] = UInt8(truncatingIfNeeded: UInt64(n) >> UInt64(56 - 8 * k)) }
+                length = 10
+            }
+            connection.stream.writeNow(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(head)[..<length]), payload)
         }
-        let output = connection.stream.output
-        head.withUnsafeBytes { _ = evbuffer_add(output, $0.baseAddress, $0.count) }
-        if n > 0 { evbuffer_add(output, payload.baseAddress, n) }
     }
 
     // MARK: - receiving

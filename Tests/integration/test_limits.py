@@ -121,10 +121,14 @@ def read_until_closed(sock, limit):
     return data, time.monotonic() - t0
 
 
-def test_slowloris_is_cut_off_at_request_timeout(srv):
+@pytest.mark.parametrize("start", [b"GET / HTTP/1.1\r\nHost: a\r\n", b"GET /"],
+                         ids=["in-the-headers", "in-the-request-line"])
+def test_slowloris_is_cut_off_at_request_timeout(srv, start):
+    """Trickling inside the request line matters too: evhttp has taken
+    nothing yet, and a GET may still become a direct request."""
     sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
     t0 = time.monotonic()
-    sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n")
+    sock.sendall(start)
     closed_at = None
     try:
         # One header byte every 0.2 s: each resets evhttp's own idle timer,

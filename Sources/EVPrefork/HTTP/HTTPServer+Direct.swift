@@ -29,6 +29,8 @@ extension HTTPServer {
         guard let directHandler, !c.evhttpOwnsInput, !c.closing, c.rejection == nil,
               c.state == .idle || c.state == .receiving, !c.requestGuard.isPaused else { return }
         var started = c.state == .receiving ? c.since : loop.now
+        var answered = 0
+        defer { if answered > 0 { settle(c, input: input) } }
         while !c.closing {
             let length = evbuffer_get_length(input)
             guard length > 0 else { break }
@@ -37,10 +39,10 @@ extension HTTPServer {
             switch DirectRequest.parse(UnsafeRawBufferPointer(start: front, count: window)) {
             case .incomplete:
                 // If evhttp now reads a line of it, the request is evhttp's (see consumed(_:)).
-                return settle(c, input: input)
+                return
             case .declined:
                 c.evhttpOwnsInput = true
-                return settle(c, input: input)
+                return
             case .request(let request):
                 c.requests += 1
                 let exchange = HTTPExchange(direct: request, connection: c, started: started)
@@ -50,20 +52,22 @@ extension HTTPServer {
                 guard directHandler(exchange) else {
                     c.requests -= 1
                     c.evhttpOwnsInput = true
-                    return settle(c, input: input)
+                    return
                 }
                 requestsServed += 1
+                answered += 1
                 exchange.endDirect()
                 drainInput(c, input, request.head.count)
                 if exchange.closeAfterResponse { closeDirect(c) }
                 started = loop.now
             }
         }
-        settle(c, input: input)
     }
 
-    /// The connection's state once direct answers are given: idle, or
-    /// receiving the next request (its clock starts now).
+    /// The connection's state once direct answers were given: idle, or
+    /// receiving the next request, whose bytes came with this read (its
+    /// clock starts now). Without an answer nothing changes: a request
+    /// trickling in keeps the clock of its first byte (request_timeout).
     private func settle(_ c: Connection, input: OpaquePointer) {
         if c.evhttpOwnsInput && c.state == .receiving { return }
         c.state = evbuffer_get_length(input) > 0 ? .receiving : .idle

@@ -102,4 +102,6 @@ bench: $(VENV)/.bench-installed
 	fi
 	$(SWIFT) build -c release --scratch-path $(BENCH_BUILD) --product evprefork
 	gcc -O2 -Wall -Wextra -o $(BENCH_BUILD)/c-evhttp tools/bench/c-evhttp/server.c $$(pkg-config --cflags --libs libevent)
-	$(PY) tools/bench/run.py --evprefork $(BENCH_BUILD)/release/evprefork --c-evhttp $(BENCH_BUILD)/c-evhttp
+	gcc -O2 -Wall -Wextra -o $(BENCH_BUILD)/ws-bench tools/bench/ws-client/ws_bench.c
+	$(PY) tools/bench/run.py --evprefork $(BENCH_BUILD)/release/evprefork --c-evhttp $(BENCH_BUILD)/c-evhttp \
+	  --ws-client $(BENCH_BUILD)/ws-bench

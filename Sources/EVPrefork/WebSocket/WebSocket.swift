@@ -121,7 +121,46 @@ public final class WebSocket {
                 for k in 0..<8 { head[2 + k] = UInt8(truncatingIfNeeded: UInt64(n) >> UInt64(56 - 8 * k)) }
                 length = 10
             }
-            connection.stream.writeNow(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(head)[..<length]), payload)
+            let head = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(head)[..<length])
+            if batching {
+                let output = connection.stream.output
+                evbuffer_add(output, head.baseAddress, head.count)
+                if n > 0 { evbuffer_add(output, payload.baseAddress, n) }
+            } else {
+                connection.stream.writeNow(head, payload)
+            }
+        }
+    }
+
+    /// While frames that arrived together are handled, the answers they
+    /// cause are collected in the output buffer (EV_WRITE off, so libevent
+    /// schedules no write) and leave in one write at the end: one system
+    /// call for a burst of echoes, none waiting for a loop turn.
+    private var batching = false
+
+    private func startBatch() {
+        if evbuffer_get_length(connection.stream.output) == 0 {
+            connection.stream.disable(write: true)
+            batching = true
+        }
+    }
+
+    private func endBatch() {
+        guard batching else { return }
+        batching = false
+        guard connection.alive else { return }  // closed meanwhile: its buffers go with it
+        let stream = connection.stream
+        let output = stream.output
+        if evbuffer_get_length(output) > 0 {
+            // A bufferevent's output is frozen at its front outside its own writes.
+            evbuffer_unfreeze(output, 1)
+            _ = evbuffer_write(output, stream.fd)
+            evbuffer_freeze(output, 1)
+        }
+        if evbuffer_get_length(output) > 0 {
+            stream.enable(write: true)  // the rest goes out as the client reads; drained() follows
+        } else {
+            drained()
         }
     }
 
@@ -129,6 +168,8 @@ public final class WebSocket {
 
     private func readable() {
         guard !finished else { return }
+        startBatch()
+        defer { endBatch() }
         let input = connection.stream.input
         if closeSent && closeReceived { evbuffer_drain(input, evbuffer_get_length(input)); return }
         idleTimer.schedule(after: idleTimeout)

@@ -154,15 +154,10 @@ extension HTTPServer {
     private func queued(_ c: Connection) {
         guard !c.directPending, let bev = evhttp_connection_get_bufferevent(c.evcon) else { return }
         c.directPending = true
-        var read: bufferevent_data_cb?
-        var write: bufferevent_data_cb?
-        var event: bufferevent_event_cb?
-        var argument: UnsafeMutableRawPointer?
-        bufferevent_getcb(bev, &read, &write, &event, &argument)
+        let write = replaceCallback(of: bev, write: .some(directWrittenTrampoline))
         if let write, unsafeBitCast(write, to: UnsafeRawPointer.self) != unsafeBitCast(directWrittenTrampoline, to: UnsafeRawPointer.self) {
             Self.evhttpWriteCallback = write
         }
-        bufferevent_setcb(bev, read, directWrittenTrampoline, event, argument)
         bufferevent_enable(bev, Int16(EV_WRITE))
     }
 
@@ -171,12 +166,7 @@ extension HTTPServer {
         guard let c = connections[evcon], c.directPending,
               let bev = evhttp_connection_get_bufferevent(evcon) else { return }
         c.directPending = false
-        var read: bufferevent_data_cb?
-        var write: bufferevent_data_cb?
-        var event: bufferevent_event_cb?
-        var argument: UnsafeMutableRawPointer?
-        bufferevent_getcb(bev, &read, &write, &event, &argument)
-        bufferevent_setcb(bev, read, Self.evhttpWriteCallback, event, argument)
+        replaceCallback(of: bev, write: .some(Self.evhttpWriteCallback))
         bufferevent_disable(bev, Int16(EV_WRITE))
         if c.closing {
             closeSoon(c)

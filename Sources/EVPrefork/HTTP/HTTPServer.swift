@@ -337,11 +337,7 @@ final class HTTPServer {
         // would take a byte now for a broken state); what arrives waits in
         // the input buffer, checked by the guard, and a close is seen at once.
         if let evcon = evhttp_request_get_connection(req), let bev = evhttp_connection_get_bufferevent(evcon) {
-            var write: bufferevent_data_cb?
-            var event: bufferevent_event_cb?
-            var argument: UnsafeMutableRawPointer?
-            bufferevent_getcb(bev, nil, &write, &event, &argument)
-            bufferevent_setcb(bev, nil, write, event, argument)
+            replaceCallback(of: bev, read: .some(nil))
             bufferevent_enable(bev, Int16(EV_READ))
         }
         let exchange = HTTPExchange(request: req, connection: connection, started: started)

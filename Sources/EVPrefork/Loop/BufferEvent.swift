@@ -137,6 +137,21 @@ private let eventTrampoline: bufferevent_event_cb = { _, what, ctx in
     Unmanaged<BufferEvent>.fromOpaque(ctx!).takeUnretainedValue().onEvent(what)
 }
 
+/// Replaces the read or write callback of a bufferevent someone else set
+/// up (evhttp's), keeping the other callbacks and their argument. Returns
+/// the write callback it had.
+@discardableResult
+func replaceCallback(of bev: OpaquePointer, read: bufferevent_data_cb?? = .none,
+                     write: bufferevent_data_cb?? = .none) -> bufferevent_data_cb? {
+    var oldRead: bufferevent_data_cb?
+    var oldWrite: bufferevent_data_cb?
+    var event: bufferevent_event_cb?
+    var argument: UnsafeMutableRawPointer?
+    bufferevent_getcb(bev, &oldRead, &oldWrite, &event, &argument)
+    bufferevent_setcb(bev, read ?? oldRead, write ?? oldWrite, event, argument)
+    return oldWrite
+}
+
 /// Bytes of an evbuffer, copied out.
 func evbufferBytes(_ buffer: OpaquePointer, count: Int? = nil) -> [UInt8] {
     let n = min(count ?? Int.max, evbuffer_get_length(buffer))

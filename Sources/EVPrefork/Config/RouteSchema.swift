@@ -156,7 +156,7 @@ extension Schema {
         }
         guard status != 0 else { return nil }
         let redirect = [301, 302, 303, 307, 308].contains(status)
-        let bodiless = status < 200 || status == 204 || status == 304
+        let bodiless = statusHasNoBody(status)
         var ok = true
         if let (_, p) = location {
             if !redirect {

@@ -6,7 +6,7 @@ import Glibc
 enum ErrorPage {
     /// The page for `status`; empty for statuses that carry no body (1xx, 204, 304).
     static func html(status: Int) -> String {
-        if status < 200 || status == 204 || status == 304 { return "" }
+        if statusHasNoBody(status) { return "" }
         let title = "\(status) \(reasonPhrase(status))"
         return "<html>\r\n<head><title>\(title)</title></head>\r\n<body>\r\n<center><h1>\(title)</h1></center>\r\n"
             + "<hr><center>\(serverHeader)</center>\r\n</body>\r\n</html>\r\n"

@@ -23,7 +23,7 @@ extension HTTPExchange {
             out.appendHeader(name, value)
         }
         if defaultType && !hasType { out.append("Content-Type: text/plain; charset=utf-8\r\n") }
-        if status >= 200 && status != 204 && status != 304 {
+        if !statusHasNoBody(status) {
             out.append("Content-Length: ")
             out.appendDecimal(contentLength)
             out.append("\r\n")

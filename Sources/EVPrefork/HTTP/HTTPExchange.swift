@@ -211,7 +211,7 @@ public final class HTTPExchange {
             evhttp_add_header(out, ("Content-Type" as StaticString).cString, ("text/plain; charset=utf-8" as StaticString).cString)
         }
         if closeAfterResponse { evhttp_add_header(out, ("Connection" as StaticString).cString, ("close" as StaticString).cString) }
-        if status >= 200 && status != 204 && status != 304 {
+        if !statusHasNoBody(status) {
             // Always the length: evhttp leaves it out for HTTP/1.0 without
             // keep-alive, and for HEAD (which must carry what GET would send).
             withDecimal(body.count) { _ = evhttp_add_header(out, ("Content-Length" as StaticString).cString, $0) }

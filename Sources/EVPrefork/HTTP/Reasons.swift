@@ -1,3 +1,8 @@
+/// 1xx, 204 and 304 answers carry no body, and no Content-Length for one (RFC 9110 §6.4.1).
+func statusHasNoBody(_ status: Int) -> Bool {
+    status < 200 || status == 204 || status == 304
+}
+
 /// RFC 9110 reason phrases; clients ignore them, people read them.
 func reasonPhrase(_ status: Int) -> StaticString {
     switch status {

@@ -66,7 +66,7 @@ struct ResponseHead {
 
     /// How the body is delimited, per RFC 9112 §6.3.
     func framing(requestWasHead: Bool) -> BodyFraming? {
-        if requestWasHead || (100..<200).contains(status) || status == 204 || status == 304 { return .empty }
+        if requestWasHead || statusHasNoBody(status) { return .empty }
         if let te = value("transfer-encoding") {
             guard te.lowercased().split(separator: ",").last?.trimmingSpacesAndTabs() == "chunked" else { return nil }
             return .chunked

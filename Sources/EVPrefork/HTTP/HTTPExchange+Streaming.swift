@@ -93,11 +93,7 @@ extension HTTPExchange {
             evbuffer_add(output, "0\r\n\r\n", 5)
             request.pointee.chunked = 0
         }
-        guard evbuffer_get_length(output) > 0 else { return }
-        // A bufferevent's output is frozen at its front outside its own writes.
-        evbuffer_unfreeze(output, 1)
-        _ = evbuffer_write(output, bufferevent_getfd(bev))
-        evbuffer_freeze(output, 1)
+        flushOutputNow(bev)
     }
 
     /// The body cannot be completed (the upstream died): the client must see

@@ -79,7 +79,8 @@ extension HTTPServer {
         if !c.selfDraining { c.evhttpOwnsInput = true }
     }
 
-    private func drainInput(_ c: Connection, _ input: OpaquePointer, _ count: Int) {
+    /// Drains what the server itself takes out of the input (not evhttp's reading).
+    func drainInput(_ c: Connection, _ input: OpaquePointer, _ count: Int) {
         c.selfDraining = true
         evbuffer_drain(input, count)
         c.selfDraining = false
@@ -91,7 +92,7 @@ extension HTTPServer {
         guard let output = outputBuffer(c) else { return }
         var sent = 0
         if evbuffer_get_length(output) == 0 {
-            sent = sendNow(c, bytes, flags: 0)
+            sent = sendAtOnce(c.fd, bytes)
             if sent < 0 { return closeDirect(c) }
         }
         if sent < bytes.count {
@@ -110,7 +111,7 @@ extension HTTPServer {
         var headSent = 0
         var fileSent: Int64 = 0
         if evbuffer_get_length(output) == 0 {
-            headSent = sendNow(c, head, flags: range != nil ? Int32(MSG_MORE) : 0)
+            headSent = sendAtOnce(c.fd, head, more: range != nil)
             if headSent < 0 { close(fd); return closeDirect(c) }
             if headSent == head.count, let range {
                 var offset = off_t(range.offset)
@@ -136,13 +137,6 @@ extension HTTPServer {
         // The client was promised Content-Length bytes: if they cannot follow, the connection ends.
         guard added else { return closeDirect(c) }
         queued(c)
-    }
-
-    /// -1 when the connection is broken.
-    private func sendNow(_ c: Connection, _ bytes: UnsafeRawBufferPointer, flags: Int32) -> Int {
-        let n = send(c.fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT) | flags)
-        if n >= 0 { return n }
-        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1
     }
 
     private func outputBuffer(_ c: Connection) -> OpaquePointer? {

@@ -182,9 +182,7 @@ final class HTTPServer {
         if connection.reinserting || connection.state == .detached { return }
         if connection.closing {
             // A direct answer ended the connection; evhttp must not read on.
-            connection.selfDraining = true
-            evbuffer_drain(input, evbuffer_get_length(input))
-            connection.selfDraining = false
+            drainInput(connection, input, evbuffer_get_length(input))
             return
         }
         if connection.rejection != nil {
@@ -295,11 +293,9 @@ final class HTTPServer {
     /// earlier answer) leaves the rest for the sweeper.
     private func flushAnswer(_ connection: Connection) {
         guard !connection.unsentAnswer.isEmpty else { return }
-        let sent = connection.unsentAnswer.withUnsafeBytes {
-            send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
-        }
-        if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return }
-        if sent >= 0 && sent < connection.unsentAnswer.count {
+        let sent = connection.unsentAnswer.withUnsafeBytes { sendAtOnce(connection.fd, $0) }
+        if sent == 0 { return }
+        if sent > 0 && sent < connection.unsentAnswer.count {
             connection.unsentAnswer.removeFirst(sent)
             return
         }

@@ -79,17 +79,9 @@ final class ReplyBytes {
     }
 
     func appendDecimal(_ value: Int64) {
-        let p = reserve(20)
-        var v = UInt64(max(0, value))
-        var digits = 0
-        repeat {
-            p[digits] = UInt8(ascii: "0") + UInt8(v % 10)
-            v /= 10
-            digits += 1
-        } while v > 0
-        var a = 0, b = digits - 1
-        while a < b { p.swapAt(a, b); a += 1; b -= 1 }
-        commit(digits)
+        var w = ByteWriter(UnsafeMutableBufferPointer(start: reserve(20), count: 20))
+        w.appendDecimal(value)
+        commit(w.count)
     }
 
     /// "Server: ...", "Date: ..." with their line ends: made once a second.
@@ -118,13 +110,5 @@ final class ReplyBytes {
         append(": ")
         append(value, strlen(value))
         append("\r\n")
-    }
-}
-
-private extension UnsafeMutablePointer where Pointee == UInt8 {
-    func swapAt(_ i: Int, _ j: Int) {
-        let t = self[i]
-        self[i] = self[j]
-        self[j] = t
     }
 }

@@ -90,17 +90,7 @@ final class BufferEvent {
     /// queued write and reaches onEvent there.
     func writeNow(_ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
         var sent = 0
-        if evbuffer_get_length(output) == 0 {
-            var vectors = (iovec(iov_base: UnsafeMutableRawPointer(mutating: head.baseAddress), iov_len: head.count),
-                           iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress), iov_len: body.count))
-            let n = withUnsafeMutableBytes(of: &vectors) { raw -> Int in
-                var message = msghdr()
-                message.msg_iov = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
-                message.msg_iovlen = body.count > 0 ? 2 : 1
-                return sendmsg(fd, &message, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
-            }
-            if n > 0 { sent = n }
-        }
+        if evbuffer_get_length(output) == 0 { sent = max(0, sendAtOnce(fd, head, body)) }
         guard sent < head.count + body.count else { return }
         if sent < head.count {
             _ = bufferevent_write(bev, head.baseAddress! + sent, head.count - sent)
@@ -114,6 +104,10 @@ final class BufferEvent {
     func writeNow(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { writeNow($0) }
     }
+
+    /// Writes what the output buffer holds to the socket now, as far as the
+    /// socket takes it; the rest stays for the bufferevent.
+    func flushNow() { flushOutputNow(bev) }
 
     func write(_ text: String) {
         var text = text
@@ -135,6 +129,33 @@ private let writeTrampoline: bufferevent_data_cb = { _, ctx in
 }
 private let eventTrampoline: bufferevent_event_cb = { _, what, ctx in
     Unmanaged<BufferEvent>.fromOpaque(ctx!).takeUnretainedValue().onEvent(what)
+}
+
+/// Sends `head` then `body` without blocking: the bytes the socket took, 0
+/// when it takes none now, -1 when the connection is broken.
+func sendAtOnce(_ fd: Int32, _ head: UnsafeRawBufferPointer,
+                _ body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), more: Bool = false) -> Int {
+    var vectors = (iovec(iov_base: UnsafeMutableRawPointer(mutating: head.baseAddress), iov_len: head.count),
+                   iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress), iov_len: body.count))
+    let n = withUnsafeMutableBytes(of: &vectors) { raw -> Int in
+        var message = msghdr()
+        message.msg_iov = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
+        message.msg_iovlen = body.count > 0 ? 2 : 1
+        return sendmsg(fd, &message, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT) | (more ? Int32(MSG_MORE) : 0))
+    }
+    if n >= 0 { return n }
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1
+}
+
+/// Writes what a bufferevent's output buffer holds to its socket now
+/// (libevent would wait a loop turn for EV_WRITE); the rest stays queued.
+func flushOutputNow(_ bev: OpaquePointer) {
+    let output = bufferevent_get_output(bev)
+    guard evbuffer_get_length(output) > 0 else { return }
+    // A bufferevent's output is frozen at its front outside its own writes.
+    evbuffer_unfreeze(output, 1)
+    _ = evbuffer_write(output, bufferevent_getfd(bev))
+    evbuffer_freeze(output, 1)
 }
 
 /// Replaces the read or write callback of a bufferevent someone else set

@@ -150,14 +150,8 @@ public final class WebSocket {
         batching = false
         guard connection.alive else { return }  // closed meanwhile: its buffers go with it
         let stream = connection.stream
-        let output = stream.output
-        if evbuffer_get_length(output) > 0 {
-            // A bufferevent's output is frozen at its front outside its own writes.
-            evbuffer_unfreeze(output, 1)
-            _ = evbuffer_write(output, stream.fd)
-            evbuffer_freeze(output, 1)
-        }
-        if evbuffer_get_length(output) > 0 {
+        stream.flushNow()
+        if evbuffer_get_length(stream.output) > 0 {
             stream.enable(write: true)  // the rest goes out as the client reads; drained() follows
         } else {
             drained()

@@ -18,8 +18,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibevent", path: "CLibevent", pkgConfig: "libevent",
                        providers: [.apt(["libevent-dev"])]),
+        // A few lines of C for what needs libevent's published structs (not the shim: see its header).
+        .target(name: "CLibeventInternals", dependencies: ["CLibevent"], path: "Sources/CLibeventInternals"),
         .target(name: "TOML", path: "Sources/TOML"),
-        .target(name: "EVPrefork", dependencies: ["TOML", "CLibevent"], path: "Sources/EVPrefork"),
+        .target(name: "EVPrefork", dependencies: ["TOML", "CLibevent", "CLibeventInternals"], path: "Sources/EVPrefork"),
         .executableTarget(name: "evprefork", dependencies: [
             "EVPrefork",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -143,6 +143,7 @@ final class HTTPServer {
         // evhttp made the connection around our bufferevent and passes the
         // evhttp_connection as its callbacks' argument.
         guard let bev = acceptingBufferevent, let evcon = evprefork_bufferevent_connection(bev) else { return }
+        if !ProbelessRead.install(on: bev) { log.warn("socket \(fd): libevent's own read path kept") }
         let connection = Connection(evcon: evcon, fd: fd, remote: describePeer(address), now: loop.now,
                                     guardLimits: guardLimits)
         let retained = Unmanaged.passRetained(connection).toOpaque()

@@ -8,7 +8,7 @@ PY        := $(VENV)/bin/python
 RELEASE   := .build/release
 CONFIG    ?= conf/server.conf
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PKGS  := libevent-dev pkg-config nginx-light curl
+APT_PKGS  := libevent-dev pkg-config nginx-light curl strace
 
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
@@ -25,6 +25,7 @@ deps:
 	pkg-config --exists libevent_core libevent_extra 2>/dev/null || missing="$$missing libevent-dev pkg-config"; \
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
+	command -v strace >/dev/null 2>&1 || missing="$$missing strace"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \

@@ -49,6 +49,8 @@ final class Connection {
     var directPending = false
     /// A direct answer ended the connection: it closes once that is written.
     var closing = false
+    /// evhttp has freed the connection (its close callback ran).
+    var freed = false
 
     init(evcon: OpaquePointer, fd: Int32, remote: String, now: Double,
          guardLimits: RequestGuard.Limits = .init(maxHeaderSize: 16 << 10, maxBodySize: 1 << 20)) {

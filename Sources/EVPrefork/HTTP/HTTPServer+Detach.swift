@@ -8,20 +8,19 @@ import CLibevent
 final class DetachedConnection {
     let stream: BufferEvent
     let remote: String
-    private let evcon: OpaquePointer
+    private let connection: Connection
     private unowned let server: HTTPServer
     private(set) var closed = false
 
     fileprivate init(server: HTTPServer, connection: Connection, bev: OpaquePointer) {
         self.server = server
-        self.evcon = connection.evcon
+        self.connection = connection
         self.remote = connection.remote
-        let evcon = connection.evcon
-        stream = BufferEvent(borrowing: bev, alive: { [unowned server] in server.connections[evcon] != nil })
+        stream = BufferEvent(borrowing: bev, alive: { [connection] in !connection.freed })
     }
 
     /// False once evhttp freed the connection (the worker is shutting down).
-    var alive: Bool { !closed && server.connections[evcon] != nil }
+    var alive: Bool { !closed && !connection.freed }
 
     /// Ends the connection on the next loop turn (never inside one of its own callbacks).
     func close() {
@@ -30,9 +29,8 @@ final class DetachedConnection {
         stream.onRead = {}
         stream.onWrite = {}
         stream.onEvent = { _ in }
-        let evcon = self.evcon
-        server.after(0) { [server] in
-            if server.connections[evcon] != nil { evhttp_connection_free(evcon) }
+        server.after(0) { [connection] in
+            if !connection.freed { evhttp_connection_free(connection.evcon) }
         }
     }
 }

@@ -169,6 +169,7 @@ final class HTTPServer {
     fileprivate func closed(_ evcon: OpaquePointer?, _ context: UnsafeMutableRawPointer?) {
         guard let evcon, let context else { return }
         let connection = Unmanaged<Connection>.fromOpaque(context).takeRetainedValue()
+        connection.freed = true
         if let entry = connection.inputCallback, let input = connection.input {
             evbuffer_remove_cb_entry(input, entry)
         }

@@ -14,8 +14,8 @@ struct FrameHeader {
     var isControl: Bool { opcode & 0x8 != 0 }
 
     /// The header and its size in bytes, or nil until all of it is there.
-    static func parse(_ b: ArraySlice<UInt8>) -> (FrameHeader, Int)? {
-        let s = b.startIndex
+    static func parse(_ b: UnsafeBufferPointer<UInt8>) -> (FrameHeader, Int)? {
+        let s = 0
         guard b.count >= 2 else { return nil }
         let masked = b[s + 1] & 0x80 != 0
         var length = Int(b[s + 1] & 0x7F)

@@ -46,9 +46,7 @@ public final class WebSocket {
         self.subprotocol = subprotocol
         self.maxMessage = Int(min(maxMessage, Int64(Int.max / 2)))
         self.idleTimeout = idleTimeout
-        idleTimer = LoopEvent(loop) { [unowned self] in
-            self.close(code: WebSocketCloseCode.goingAway, reason: "idle timeout")
-        }
+        idleTimer = LoopEvent(loop) { [unowned self] in self.idleCheck() }
     }
 
     func start() {
@@ -59,6 +57,7 @@ public final class WebSocket {
         stream.onRead = { [unowned self] in self.readable() }
         stream.onWrite = { [unowned self] in self.drained() }
         stream.onEvent = { [unowned self] _ in self.dropped() }
+        lastRead = loop.now
         idleTimer.schedule(after: idleTimeout)
         handler.onOpen?(self)
         readable()  // frames the client sent right behind its handshake
@@ -166,7 +165,7 @@ public final class WebSocket {
         defer { endBatch() }
         let input = connection.stream.input
         if closeSent && closeReceived { evbuffer_drain(input, evbuffer_get_length(input)); return }
-        idleTimer.schedule(after: idleTimeout)
+        lastRead = loop.now
         while !finished && !readPaused {
             if frame == nil {
                 guard let header = peekHeader(input) else { return }
@@ -204,13 +203,30 @@ public final class WebSocket {
         }
     }
 
+    /// When the client last sent something (loop clock). The idle timer is
+    /// not moved on every read (an event_del and event_add per message): when
+    /// it fires early it is set again for what is left.
+    private var lastRead = 0.0
+
+    private func idleCheck() {
+        let idle = loop.now - lastRead
+        if idle >= idleTimeout - 0.001 {
+            close(code: WebSocketCloseCode.goingAway, reason: "idle timeout")
+        } else {
+            idleTimer.schedule(after: idleTimeout - idle)
+        }
+    }
+
     /// A whole header (2 to 14 bytes) from the front of the buffer, consumed; nil until it has arrived.
     private func peekHeader(_ input: OpaquePointer) -> FrameHeader? {
-        var bytes = [UInt8](repeating: 0, count: 14)
-        let have = evbuffer_copyout(input, &bytes, 14)
-        guard have >= 2, let (header, size) = FrameHeader.parse(bytes[0..<have]) else { return nil }
-        evbuffer_drain(input, size)
-        return header
+        var bytes: (UInt64, UInt64) = (0, 0)  // 16 bytes on the stack
+        return withUnsafeMutableBytes(of: &bytes) { raw -> FrameHeader? in
+            let have = evbuffer_copyout(input, raw.baseAddress, 14)
+            guard have >= 2, let (header, size) = FrameHeader.parse(
+                UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: have)) else { return nil }
+            evbuffer_drain(input, size)
+            return header
+        }
     }
 
     /// The close code a frame header earns, or nil when it may proceed.
@@ -361,10 +377,23 @@ public final class WebSocket {
 }
 
 private func unmask(_ bytes: UnsafeMutableRawBufferPointer, key: UInt32, offset: Int) {
-    let k = [UInt8(key >> 24), UInt8((key >> 16) & 0xFF), UInt8((key >> 8) & 0xFF), UInt8(key & 0xFF)]
-    var i = offset & 3
-    for j in 0..<bytes.count {
-        bytes[j] ^= k[i]
-        i = (i + 1) & 3
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+    // The key in the order the bytes come, turned to start at `offset`, then applied eight bytes at a time.
+    let shift = UInt32((offset & 3) * 8)
+    let turned = shift == 0 ? key : key << shift | key >> (32 - shift)
+    let word32 = UInt32(bigEndian: turned)
+    let word = UInt64(word32) | UInt64(word32) << 32
+    var i = 0
+    while i + 8 <= bytes.count {
+        base.storeBytes(of: base.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ word, toByteOffset: i, as: UInt64.self)
+        i += 8
+    }
+    var k = i & 3
+    let keyBytes = withUnsafeBytes(of: word32) { ($0[0], $0[1], $0[2], $0[3]) }
+    while i < bytes.count {
+        let m = k == 0 ? keyBytes.0 : k == 1 ? keyBytes.1 : k == 2 ? keyBytes.2 : keyBytes.3
+        base.storeBytes(of: base.load(fromByteOffset: i, as: UInt8.self) ^ m, toByteOffset: i, as: UInt8.self)
+        i += 1
+        k = (k + 1) & 3
     }
 }

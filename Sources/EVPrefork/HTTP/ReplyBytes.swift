@@ -69,7 +69,10 @@ final class ReplyBytes {
 
     func append(_ text: StaticString) { append(text.utf8Start, text.utf8CodeUnitCount) }
 
-    func append(_ text: String) {
+    /// A String's bytes. Named apart from append(StaticString): with both
+    /// called `append`, a literal would pick the String one (String is the
+    /// default literal type) and pay for a String per literal.
+    func appendText(_ text: String) {
         var text = text
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
@@ -99,9 +102,9 @@ final class ReplyBytes {
 
     /// `Name: value` and CRLF.
     func appendHeader(_ name: String, _ value: String) {
-        append(name)
+        appendText(name)
         append(": ")
-        append(value)
+        appendText(value)
         append("\r\n")
     }
 

@@ -334,6 +334,45 @@ def test_accept_mutex_spreads_load_and_is_exclusive(server, tmp_path):
              what="the request counters to catch up")
 
 
+@pytest.mark.parametrize("multi_accept", [1, 50])
+def test_the_mutex_does_not_hold_back_new_connections(server, multi_accept):
+    # A turn that accepted used to be followed by a whole accept_interval out
+    # of the lock for that worker, and often for all: with multi_accept = 1
+    # a new connection waited its turn, ~40 connections a second in all.
+    # The lock now passes on within a millisecond. 300 connections one after
+    # another, one request each, take well under a second; the bound is 10x that.
+    s = server(conf(workers=2, extra=f"multi_accept = {multi_accept}"))
+    s.wait_workers(2)
+    t0 = time.monotonic()
+    slowest = 0.0
+    for _ in range(300):
+        t = time.monotonic()
+        status, body = raw_request_status(s.port)
+        assert (status, body) == (200, b"one")
+        slowest = max(slowest, time.monotonic() - t)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 6, (elapsed, slowest)
+
+    def both_accepted():
+        workers = s.status()["workers"]
+        return len(workers) == 2 and all(w["accepted"] > 0 for w in workers)
+    # Both workers take turns (the heartbeats carry the counts).
+    wait_for(both_accepted, 5, what="both workers to have accepted")
+
+
+def raw_request_status(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
 def test_without_the_mutex_all_workers_accept(server):
     s = server(conf(workers=3, extra="accept_mutex = false"))
     s.wait_workers(3)

@@ -11,7 +11,7 @@ table and the issue's goals. The goals are information: the exit code is 0
 whenever the harness itself ran.
 
 BENCH_QUICK=1  one short round of everything (results go to bench/results/tmp/)
-BENCH_ONLY=a,b only these parts: fixed fixed-c256 static-1k static-64k static-1m
+BENCH_ONLY=a,b only these parts: fixed fixed-c256 fixed-close static-1k static-64k static-1m
                proxy ws idle reload
 BENCH_EVPREFORK_SERVER  extra TOML lines for evprefork's [server] table
 """
@@ -49,13 +49,18 @@ SERVERS = ["evprefork", "nginx", "c-evhttp", "hypnotoad"]
 SCENARIOS = [
     ("fixed", "/fixed", 64, SERVERS, 3),
     ("fixed-c256", "/fixed", 256, SERVERS, 2),
+    ("fixed-close", "/fixed", 64, SERVERS, 2),
     ("static-1k", "/static/1k.bin", 64, SERVERS, 3),
     ("static-64k", "/static/64k.bin", 64, SERVERS, 2),
     ("static-1m", "/static/1m.bin", 64, SERVERS, 3),
     ("proxy", "/proxy/hello", 64, ["evprefork", "nginx", "hypnotoad"], 3),
 ]
+# Request headers wrk adds in a scenario: "fixed-close" opens a new connection per
+# request, as clients without keep-alive do (and nginx's proxy by default).
+HEADERS = {"fixed-close": ["Connection: close"]}
 TITLES = {
     "fixed": "fixed 12 B, 64 conns", "fixed-c256": "fixed 12 B, 256 conns",
+    "fixed-close": "fixed 12 B, new connection each",
     "static-1k": "static 1 KiB", "static-64k": "static 64 KiB", "static-1m": "static 1 MiB",
     "proxy": "proxy (12 B upstream)", "ws": "WebSocket echo, round trips (msg/s)",
     "ws-pipelined": "WebSocket echo, 8 in flight (msg/s)",
@@ -448,7 +453,7 @@ class Bench:
                 self.dead[name] = why
                 log(f"{name} did not start: {why}")
         self.results["settings"] = {
-            "wrk": "wrk -t2 -cN -dDs --latency (N=64, 256 for fixed-c256)",
+            "wrk": "wrk -t2 -cN -dDs --latency (N=64, 256 for fixed-c256; -H \"Connection: close\" for fixed-close)",
             "duration_s": self.duration,
             "ports": self.ports,
             "upstream": "nginx 1.22, 1 worker, return 200 \"hello world\\n\" (the same for every proxy)",
@@ -531,9 +536,9 @@ class Bench:
     def duration(self):
         return 3 if self.quick else 10
 
-    def wrk(self, port, path, conns, duration, script=STATS_LUA, threads=2):
+    def wrk(self, port, path, conns, duration, script=STATS_LUA, threads=2, headers=()):
         argv = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--latency", "-s", str(script),
-                f"http://127.0.0.1:{port}{path}"]
+                *[a for h in headers for a in ("-H", h)], f"http://127.0.0.1:{port}{path}"]
         p = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
         return parse_wrk(p.stdout, p.stderr)
 
@@ -557,14 +562,15 @@ class Bench:
                 else:
                     live.append(s)
             # A short warm-up of each server, then interleaved rounds.
+            headers = HEADERS.get(name, ())
             for s in live:
-                self.wrk(self.ports[s], path, conns, 1)
+                self.wrk(self.ports[s], path, conns, 1, headers=headers)
             for r in range(rounds):
                 order = live[r % len(live):] + live[:r % len(live)] if live else []
                 for s in order:
                     up0 = self.tree_ticks("upstream") if name == "proxy" else None
                     cpu0, wrk0, busy0 = self.tree_ticks(s), children_cpu(), busy_ticks()
-                    run = self.wrk(self.ports[s], path, conns, self.duration)
+                    run = self.wrk(self.ports[s], path, conns, self.duration, headers=headers)
                     self.add_cpu(run, s, cpu0, wrk0, busy0, up0)
                     run["bytes_per_response"] = run["bytes"] / run["requests"] if run["requests"] else 0
                     res["servers"][s]["runs"].append(run)

@@ -104,5 +104,6 @@ bench: $(VENV)/.bench-installed
 	$(SWIFT) build -c release --scratch-path $(BENCH_BUILD) --product evprefork
 	gcc -O2 -Wall -Wextra -o $(BENCH_BUILD)/c-evhttp tools/bench/c-evhttp/server.c $$(pkg-config --cflags --libs libevent)
 	gcc -O2 -Wall -Wextra -o $(BENCH_BUILD)/ws-bench tools/bench/ws-client/ws_bench.c
+	gcc -O2 -Wall -Wextra -o $(BENCH_BUILD)/ws-ceiling tools/bench/ws-ceiling/ws_echo.c
 	$(PY) tools/bench/run.py --evprefork $(BENCH_BUILD)/release/evprefork --c-evhttp $(BENCH_BUILD)/c-evhttp \
-	  --ws-client $(BENCH_BUILD)/ws-bench
+	  --ws-client $(BENCH_BUILD)/ws-bench --ws-ceiling $(BENCH_BUILD)/ws-ceiling

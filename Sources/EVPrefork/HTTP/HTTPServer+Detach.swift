@@ -43,6 +43,12 @@ extension HTTPServer {
               let bev = evhttp_connection_get_bufferevent(connection.evcon) else { return nil }
         connection.state = .detached
         connection.since = loop.now
+        // The input's callback (guard, direct path) has nothing more to do
+        // here, and would run on every read and drain of every frame.
+        if let entry = connection.inputCallback {
+            evbuffer_remove_cb_entry(bufferevent_get_input(bev), entry)
+            connection.inputCallback = nil
+        }
         exchange.markDetached()
         let detached = DetachedConnection(server: self, connection: connection, bev: bev)
         // evhttp's inactivity timeouts would fire into callbacks it no longer has.

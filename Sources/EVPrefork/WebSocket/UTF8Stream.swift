@@ -10,7 +10,19 @@ struct UTF8Stream {
 
     /// False as soon as the bytes so far cannot start valid UTF-8.
     mutating func feed(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        for b in bytes {
+        guard let base = bytes.baseAddress else { return true }
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            if need == 0 {
+                // ASCII, the bulk of most text, eight bytes at a time.
+                while i + 8 <= n && base.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                    i += 8
+                }
+                if i == n { break }
+            }
+            let b = base.load(fromByteOffset: i, as: UInt8.self)
+            i += 1
             if need == 0 {
                 switch b {
                 case 0x00...0x7F: continue

@@ -176,6 +176,24 @@ public final class WebSocket {
                 control.removeAll(keepingCapacity: true)
             }
             guard let current = frame else { return }
+            if current.fin && !current.isControl && current.opcode != 0 && frameRemaining > 0
+                && frameRemaining == current.length && frameRemaining <= evbuffer_get_length(input) {
+                // A whole message in one frame, all of it here (the usual
+                // case): handed on from the input buffer, no reassembly copy.
+                let n = frameRemaining
+                guard let p = evbuffer_pullup(input, n) else { return }
+                let payload = UnsafeMutableRawBufferPointer(start: p, count: n)
+                unmask(payload, key: current.mask, offset: 0)
+                frame = nil
+                frameRemaining = 0
+                messageOpcode = nil
+                if current.opcode == 0x1 && !(utf8.feed(UnsafeRawBufferPointer(payload)) && utf8.complete) {
+                    fail(WebSocketCloseCode.invalidData)
+                    return
+                }
+                deliver(current.opcode, UnsafeRawBufferPointer(payload), input: input)
+                continue
+            }
             if frameRemaining > 0 {
                 let available = evbuffer_get_length(input)
                 guard available > 0 else { return }
@@ -258,10 +276,39 @@ public final class WebSocket {
         message = []
         if opcode == 0x1 {
             guard utf8.complete else { fail(WebSocketCloseCode.invalidData); return }
-            handler.onText?(self, String(decoding: payload, as: UTF8.self))
+            if handler.echoes {
+                payload.withUnsafeBytes { sendFrame(opcode: opcode, payload: $0) }
+            } else {
+                handler.onText?(self, String(decoding: payload, as: UTF8.self))
+            }
+        } else if handler.echoes {
+            payload.withUnsafeBytes { sendFrame(opcode: opcode, payload: $0) }
         } else {
             handler.onBinary?(self, payload)
         }
+        pauseIfBacklogged()
+    }
+
+    /// A whole message that is the front `payload.count` bytes of `input`
+    /// (checked and unmasked): handed to the handler, or echoed from where
+    /// it lies by the built-in echo mode; then drained.
+    private func deliver(_ opcode: UInt8, _ payload: UnsafeRawBufferPointer, input: OpaquePointer) {
+        if handler.echoes {
+            sendFrame(opcode: opcode, payload: payload)
+            evbuffer_drain(input, payload.count)
+        } else if opcode == 0x1 {
+            let text = String(decoding: payload, as: UTF8.self)
+            evbuffer_drain(input, payload.count)
+            handler.onText?(self, text)
+        } else {
+            let bytes = [UInt8](payload)
+            evbuffer_drain(input, payload.count)
+            handler.onBinary?(self, bytes)
+        }
+        pauseIfBacklogged()
+    }
+
+    private func pauseIfBacklogged() {
         if !finished && evbuffer_get_length(connection.stream.output) > Self.outputHighWater {
             readPaused = true
             connection.stream.disable(read: true)

@@ -17,11 +17,18 @@ public struct WebSocketHandler {
         self.onClose = onClose; self.selectProtocol = selectProtocol
     }
 
-    /// The built-in `echo` mode.
-    public static var echo: WebSocketHandler { WebSocketHandler(
-        onText: { ws, text in ws.send(text: text) },
-        onBinary: { ws, bytes in ws.send(binary: bytes) }
-    ) }
+    /// The built-in `echo` mode: each message goes back as it came, sent
+    /// from the input buffer without a String or array made for it.
+    public static var echo: WebSocketHandler {
+        var handler = WebSocketHandler(
+            onText: { ws, text in ws.send(text: text) },
+            onBinary: { ws, bytes in ws.send(binary: bytes) })
+        handler.echoes = true
+        return handler
+    }
+
+    /// Set by `echo` only: messages are echoed by the socket itself (the callbacks above are not called).
+    var echoes = false
 }
 
 /// RFC 6455 close codes evprefork sends.

@@ -1,0 +1,295 @@
+/*
+ * ws-ceiling: the fastest WebSocket echo this machine runs, for `make bench`.
+ *
+ * A plain C prefork echo server with nothing above the system calls: one
+ * listening socket on 127.0.0.1:PORT shared by WORKERS forked processes, each
+ * with its own epoll loop (the socket added with EPOLLEXCLUSIVE). It reads
+ * the opening handshake, answers 101 with Sec-WebSocket-Accept, then sends
+ * every data frame back unmasked; a ping gets a pong, a Close gets a Close.
+ * What came in one read is answered in one write. It checks nothing a real
+ * server must (UTF-8, lengths, fragmentation rules, limits): it is the
+ * ceiling of the WebSocket scenario, as c-evhttp is of the HTTP ones, not a
+ * server to compare features with.
+ *
+ * usage: ws-ceiling PORT WORKERS
+ * TERM or INT to the parent stops the workers and exits 0.
+ */
+#define _GNU_SOURCE  /* accept4 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BUF (256 * 1024)
+
+/* ---------------------------------------------------------------- SHA-1 (RFC 3174) */
+
+static uint32_t rol(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+
+static void sha1(const unsigned char *msg, size_t len, unsigned char out[20]) {
+    uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+    size_t total = ((len + 8) / 64 + 1) * 64;
+    unsigned char block[64];
+    for (size_t off = 0; off < total; off += 64) {
+        for (int i = 0; i < 64; i++) {
+            size_t k = off + i;
+            if (k < len) block[i] = msg[k];
+            else if (k == len) block[i] = 0x80;
+            else if (k >= total - 8) block[i] = (unsigned char)((uint64_t)len * 8 >> (8 * (total - 1 - k)));
+            else block[i] = 0;
+        }
+        uint32_t w[80];
+        for (int i = 0; i < 16; i++)
+            w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 |
+                   (uint32_t)block[4 * i + 2] << 8 | block[4 * i + 3];
+        for (int i = 16; i < 80; i++) w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+        uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+        for (int i = 0; i < 80; i++) {
+            uint32_t f, k;
+            if (i < 20) { f = (b & c) | (~b & d); k = 0x5A827999; }
+            else if (i < 40) { f = b ^ c ^ d; k = 0x6ED9EBA1; }
+            else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDC; }
+            else { f = b ^ c ^ d; k = 0xCA62C1D6; }
+            uint32_t t = rol(a, 5) + f + e + k + w[i];
+            e = d; d = c; c = rol(b, 30); b = a; a = t;
+        }
+        h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+    }
+    for (int i = 0; i < 20; i++) out[i] = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+static void base64(const unsigned char *in, size_t n, char *out) {
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+        out[o++] = t[v >> 18 & 63];
+        out[o++] = t[v >> 12 & 63];
+        out[o++] = i + 1 < n ? t[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? t[v & 63] : '=';
+    }
+    out[o] = 0;
+}
+
+/* ---------------------------------------------------------------- connections */
+
+struct conn {
+    int fd;
+    int open;              /* handshake done */
+    size_t in_len;
+    unsigned char in[BUF];
+};
+
+static unsigned char out[2 * BUF];
+
+/* Writes all of `n` bytes; the socket is blocking for this (an echo of what
+ * the client sent fits its buffers in this load), so no EPOLLOUT state. */
+static int send_all(int fd, const unsigned char *p, size_t n) {
+    while (n > 0) {
+        ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            fd_set w;
+            FD_ZERO(&w);
+            FD_SET(fd, &w);
+            select(fd + 1, NULL, &w, NULL, NULL);
+            continue;
+        }
+        if (k <= 0) return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int handshake(struct conn *c) {
+    c->in[c->in_len] = 0;
+    char *end = strstr((char *)c->in, "\r\n\r\n");
+    if (!end) return c->in_len < BUF - 1 ? 0 : -1;
+    char *key = NULL;
+    for (char *line = strstr((char *)c->in, "\r\n"); line && line < end; line = strstr(line + 2, "\r\n")) {
+        if (strncasecmp(line + 2, "Sec-WebSocket-Key:", 18) == 0) { key = line + 20; break; }
+    }
+    if (!key) return -1;
+    while (*key == ' ') key++;
+    size_t klen = strcspn(key, " \r");
+    char material[128];
+    if (klen > 60) return -1;
+    memcpy(material, key, klen);
+    memcpy(material + klen, "258EAFA5-E914-47DA-95CA-C5AB0DC85B11", 36);
+    unsigned char digest[20];
+    sha1((unsigned char *)material, klen + 36, digest);
+    char accept[32];
+    base64(digest, 20, accept);
+    char reply[256];
+    int n = snprintf(reply, sizeof reply, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+    if (send_all(c->fd, (unsigned char *)reply, (size_t)n) < 0) return -1;
+    size_t used = (size_t)(end + 4 - (char *)c->in);
+    memmove(c->in, c->in + used, c->in_len - used);
+    c->in_len -= used;
+    c->open = 1;
+    return 1;
+}
+
+/* Echoes every whole frame in the buffer with one write; -1 ends the connection. */
+static int echo(struct conn *c) {
+    size_t pos = 0, o = 0;
+    int closing = 0;
+    while (c->in_len - pos >= 2) {
+        unsigned char *f = c->in + pos;
+        size_t have = c->in_len - pos, head = 2, len = f[1] & 0x7F;
+        if (len == 126) {
+            if (have < 4) break;
+            len = (size_t)f[2] << 8 | f[3];
+            head = 4;
+        } else if (len == 127) {
+            if (have < 10) break;
+            len = 0;
+            for (int i = 2; i < 10; i++) len = len << 8 | f[i];
+            head = 10;
+        }
+        int masked = f[1] & 0x80;
+        if (masked) head += 4;
+        if (len > BUF - 16) return -1;
+        if (have < head + len) break;
+        unsigned char *payload = f + head;
+        if (masked)
+            for (size_t i = 0; i < len; i++) payload[i] ^= f[head - 4 + (i & 3)];
+        unsigned char op = f[0] & 0x0F;
+        if (op == 0x9) op = 0xA;
+        if (op != 0xA || (f[0] & 0x0F) == 0x9) {
+            if (o + len + 10 > sizeof out) {
+                if (send_all(c->fd, out, o) < 0) return -1;
+                o = 0;
+            }
+            out[o++] = 0x80 | op;
+            if (len < 126) out[o++] = (unsigned char)len;
+            else if (len <= 0xFFFF) { out[o++] = 126; out[o++] = (unsigned char)(len >> 8); out[o++] = (unsigned char)len; }
+            else { out[o++] = 127; for (int i = 7; i >= 0; i--) out[o++] = (unsigned char)((uint64_t)len >> (8 * i)); }
+            memcpy(out + o, payload, len);
+            o += len;
+        }
+        pos += head + len;
+        if (op == 0x8) { closing = 1; break; }
+    }
+    if (o > 0 && send_all(c->fd, out, o) < 0) return -1;
+    memmove(c->in, c->in + pos, c->in_len - pos);
+    c->in_len -= pos;
+    return closing ? -1 : 0;
+}
+
+static void worker(int lfd) {
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0) {
+        perror("ws-ceiling: epoll");
+        _exit(1);
+    }
+    struct epoll_event events[256];
+    for (;;) {
+        int n = epoll_wait(ep, events, 256, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) _exit(1);
+        for (int i = 0; i < n; i++) {
+            struct conn *c = events[i].data.ptr;
+            if (!c) {
+                int fd;
+                while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+                    struct conn *nc = calloc(1, sizeof *nc);
+                    if (!nc) { close(fd); continue; }
+                    nc->fd = fd;
+                    struct epoll_event cev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = nc};
+                    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
+                }
+                continue;
+            }
+            ssize_t k = recv(c->fd, c->in + c->in_len, BUF - 1 - c->in_len, 0);
+            int rc = -1;
+            if (k > 0) {
+                c->in_len += (size_t)k;
+                rc = 0;
+                if (!c->open) rc = handshake(c) < 0 ? -1 : 0;
+                if (rc == 0 && c->open) rc = echo(c);
+            } else if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
+                rc = 0;
+            }
+            if (rc < 0) {
+                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                close(c->fd);
+                free(c);
+            }
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: ws-ceiling PORT WORKERS\n");
+        return 2;
+    }
+    int port = atoi(argv[1]), workers = atoi(argv[2]);
+    if (workers < 1 || workers > 256) workers = 2;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(fd, 511) < 0) {
+        perror("ws-ceiling: bind");
+        return 1;
+    }
+    sigset_t set, none;
+    sigemptyset(&set);
+    sigemptyset(&none);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    pid_t pids[256];
+    for (int i = 0; i < workers; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0) {
+            perror("ws-ceiling: fork");
+            return 1;
+        }
+        if (pids[i] == 0) {
+            sigprocmask(SIG_SETMASK, &none, NULL);
+            worker(fd);
+        }
+    }
+    printf("ws-ceiling: listening on ws://127.0.0.1:%d with %d workers\n", port, workers);
+    fflush(stdout);
+    int alive = workers;
+    for (;;) {
+        int sig = 0;
+        sigwait(&set, &sig);
+        if (sig != SIGCHLD) break;
+        pid_t pid;
+        while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+            for (int i = 0; i < workers; i++)
+                if (pids[i] == pid) pids[i] = 0;
+            alive--;
+        }
+        if (alive <= 0) {
+            fprintf(stderr, "ws-ceiling: every worker died\n");
+            return 1;
+        }
+    }
+    for (int i = 0; i < workers; i++)
+        if (pids[i] > 0) kill(pids[i], SIGTERM);
+    for (int i = 0; i < workers; i++)
+        if (pids[i] > 0) waitpid(pids[i], NULL, 0);
+    return 0;
+}

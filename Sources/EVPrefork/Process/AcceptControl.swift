@@ -3,8 +3,8 @@
 /// `accept_interval` or `multi_accept` connections, whichever ends first.
 ///
 /// A turn in which connections came is followed by a try for the lock on
-/// the loop's next turn (`handoffPause`), not a whole `accept_interval`
-/// later: a worker blocked on the lock (one with no connections) is woken
+/// the loop's next turn or 1 ms later (`handoffPause`), not a whole
+/// `accept_interval` later: a worker blocked on the lock (one with no connections) is woken
 /// by the release and takes it meanwhile, so the lock moves round the
 /// workers under load; and when no one takes it, this worker is back before
 /// the backlog fills. Sitting out a whole interval left the lock unheld most
@@ -22,9 +22,15 @@ final class AcceptControl {
     private var acceptedThisTurn = 0
     private var stopped = false
 
-    /// The rest of this loop turn (the batch of events being served) is the
-    /// pause: a worker woken by the release runs on another core meanwhile.
-    static let handoffPause = 0.0
+    /// How long a worker waits after a turn that accepted before it tries
+    /// the lock again. Next loop turn (0) while it serves fewer than
+    /// `multi_accept` connections: a worker woken by the release runs on
+    /// another core meanwhile, and a flood of short connections is accepted
+    /// at full speed. 1 ms once it has that many: on a busy machine the
+    /// woken worker may not get a core before the next loop turn, and one
+    /// worker took all 256 connections of a burst (wrk -c256), leaving the
+    /// other idle (0.90x nginx, which spreads them).
+    private var handoffPause: Double { server.connections.count >= multiAccept ? 0.001 : 0 }
 
     init(server: HTTPServer, loop: EventLoop, mutex: AcceptMutex?, interval: Double, lockTimeout: Double, multiAccept: Int) {
         self.server = server
@@ -59,7 +65,7 @@ final class AcceptControl {
         acceptedThisTurn += 1
         if acceptedThisTurn >= multiAccept || server.atCapacity {
             endTurn()
-            timer?.schedule(after: Self.handoffPause)
+            timer?.schedule(after: handoffPause)
         }
     }
 
@@ -80,7 +86,7 @@ final class AcceptControl {
             let busy = acceptedThisTurn > 0
             endTurn()
             if busy {
-                timer?.schedule(after: Self.handoffPause)
+                timer?.schedule(after: handoffPause)
                 return
             }
         }

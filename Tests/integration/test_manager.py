@@ -4,6 +4,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -358,6 +359,44 @@ def test_the_mutex_does_not_hold_back_new_connections(server, multi_accept):
         return len(workers) == 2 and all(w["accepted"] > 0 for w in workers)
     # Both workers take turns (the heartbeats carry the counts).
     wait_for(both_accepted, 5, what="both workers to have accepted")
+
+
+def test_a_burst_of_connections_is_spread_over_the_workers(server):
+    # 200 clients connect at once and stay, while two busy loops keep the
+    # cores taken (as a load generator does). The worker holding the lock
+    # takes multi_accept (50) of them, then waits a moment before it tries
+    # again, so the other worker, woken by the release, gets a core and the
+    # lock; a retry on the very next loop turn let one worker take them all.
+    s = server(conf(workers=2, extra="keep_alive_timeout = 30"))
+    s.wait_workers(2)
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    socks = []
+    try:
+        time.sleep(0.2)
+        for _ in range(200):
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", s.port))
+            socks.append(sock)
+        for sock in socks:
+            sock.setblocking(True)
+            sock.settimeout(10)
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        for sock in socks:
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
+    try:
+        def counts():
+            n = sorted(w["connections"] for w in s.status()["workers"])
+            return n if len(n) == 2 and sum(n) >= 200 else None
+        n = wait_for(counts, 5, what="the heartbeats to count 200 connections")
+        assert n[0] >= 20, n   # all 200 on one worker was the failure; an even split is not promised
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def raw_request_status(port):

@@ -23,14 +23,15 @@ final class AcceptControl {
     private var stopped = false
 
     /// How long a worker waits after a turn that accepted before it tries
-    /// the lock again. Next loop turn (0) while it serves fewer than
-    /// `multi_accept` connections: a worker woken by the release runs on
-    /// another core meanwhile, and a flood of short connections is accepted
-    /// at full speed. 1 ms once it has that many: on a busy machine the
-    /// woken worker may not get a core before the next loop turn, and one
-    /// worker took all 256 connections of a burst (wrk -c256), leaving the
-    /// other idle (0.90x nginx, which spreads them).
-    private var handoffPause: Double { server.connections.count >= multiAccept ? 0.001 : 0 }
+    /// the lock again. The loop's next turn (0) while it serves fewer than
+    /// two turns' worth of connections (2 x `multi_accept`): a worker woken
+    /// by the release runs on another core meanwhile, and a flood of short
+    /// connections is accepted at full speed (a 1 ms pause there cost a
+    /// tenth of the rate). 1 ms beyond that: on a busy machine the woken
+    /// worker may not get a core before the next loop turn, and one worker
+    /// took all 256 connections of a burst (wrk -c256), leaving the other
+    /// idle (0.90x nginx, which spreads them).
+    private var handoffPause: Double { server.connections.count >= 2 * multiAccept ? 0.001 : 0 }
 
     init(server: HTTPServer, loop: EventLoop, mutex: AcceptMutex?, interval: Double, lockTimeout: Double, multiAccept: Int) {
         self.server = server

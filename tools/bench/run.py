@@ -1261,7 +1261,11 @@ def main():
         "Proxy: every server forwards to one common upstream, an nginx with 1 worker answering "
         "\"hello world\\n\"; nginx and evprefork keep 16 idle upstream connections per worker, hypnotoad "
         "uses Mojolicious' proxy helper (its user agent's connection cache).",
-        "The C server has no proxy and no WebSocket: it is the ceiling for the fixed answer and static files.",
+        "The C server has no proxy and no WebSocket: it is the ceiling for the fixed answer and static files; "
+        "ws-ceiling is the WebSocket one.",
+        "New connection each: hypnotoad closes the connection after its answer without saying "
+        "`Connection: close` (RFC 9112 §9.6: SHOULD), so wrk sends its next request on the closed "
+        "connection and counts a read error for nearly every request; the answers themselves are whole.",
     ]
     res["goals"] = goals(res)
 

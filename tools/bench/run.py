@@ -474,6 +474,19 @@ class Bench:
         }
 
     def wait_ready(self, name, path, timeout=30):
+        def answers():
+            status, _ = fetch(self.ports[name], path, timeout=2)
+            return None if status == 200 and (name not in self.pid_files or read_pid(self.pid_files[name])) \
+                else f"status {status}"
+        return self.wait_until(name, answers, 1 if name == "upstream" else WORKERS, timeout)
+
+    def wait_ws_ready(self, name, timeout=10):
+        return self.wait_until(name, lambda: ws_check(f"ws://127.0.0.1:{self.ports[name]}/ws/echo"),
+                               WORKERS, timeout)
+
+    def wait_until(self, name, problem, workers, timeout):
+        """Until `problem()` says nothing is wrong and the server has its
+        workers; or why not, after `timeout` seconds."""
         pid = self.procs.managers[name]
         deadline = time.monotonic() + timeout
         last = "no answer"
@@ -481,28 +494,13 @@ class Bench:
             if self.procs.gone(pid):
                 return f"exited at start-up:\n{self.procs.log_tail(name)}"
             try:
-                status, _ = fetch(self.ports[name], path, timeout=2)
-                if status == 200 and (name not in self.pid_files or read_pid(self.pid_files[name])) \
-                        and len(children(pid)) >= (1 if name == "upstream" else WORKERS):
+                last = problem()
+                if not last and len(children(pid)) >= workers:
                     return None
-                last = f"status {status}"
             except OSError as exc:
                 last = str(exc)
             time.sleep(0.2)
-        return f"not ready after {timeout}s ({last}):\n{self.procs.log_tail(name)}"
-
-    def wait_ws_ready(self, name, timeout=10):
-        pid = self.procs.managers[name]
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.procs.gone(pid):
-                return f"exited at start-up:\n{self.procs.log_tail(name)}"
-            last = ws_check(f"ws://127.0.0.1:{self.ports[name]}/ws/echo")
-            if not last and len(children(pid)) >= WORKERS:
-                return None
-            time.sleep(0.2)
-        return f"not ready after {timeout}s ({last})"
+        return f"not ready after {timeout}s ({last or 'workers not started'}):\n{self.procs.log_tail(name)}"
 
     def cpu_snapshot(self, name, client_pid):
         client = [client_pid] + descendants(client_pid)

@@ -35,6 +35,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "../common/prefork.h"
+
 static const char *root;
 
 static struct bufferevent *make_bev(struct event_base *base, void *arg) {
@@ -109,60 +111,9 @@ int main(int argc, char **argv) {
     }
     signal(SIGPIPE, SIG_IGN);
 
-    int one = 1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(fd, 1024) != 0) {
-        fprintf(stderr, "c-evhttp: cannot listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
-        return 1;
-    }
-
-    /* Signals the parent waits for; blocked before forking, unblocked in workers. */
-    sigset_t set, none;
-    sigemptyset(&set);
-    sigemptyset(&none);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-
-    pid_t pids[256];
-    for (int i = 0; i < workers; i++) {
-        pids[i] = fork();
-        if (pids[i] < 0) {
-            perror("c-evhttp: fork");
-            return 1;
-        }
-        if (pids[i] == 0) {
-            sigprocmask(SIG_SETMASK, &none, NULL);
-            worker(fd);
-        }
-    }
-    printf("c-evhttp: listening on http://127.0.0.1:%d with %d workers\n", port, workers);
-    fflush(stdout);
-
-    int alive = workers, status = 0;
-    for (;;) {
-        int sig = 0;
-        sigwait(&set, &sig);
-        if (sig != SIGCHLD) break;
-        pid_t pid;
-        while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-            for (int i = 0; i < workers; i++)
-                if (pids[i] == pid) pids[i] = 0;
-            alive--;
-        }
-        if (alive <= 0) {
-            fprintf(stderr, "c-evhttp: every worker died\n");
-            return 1;
-        }
-    }
-    for (int i = 0; i < workers; i++)
-        if (pids[i] > 0) kill(pids[i], SIGTERM);
-    for (int i = 0; i < workers; i++)
-        if (pids[i] > 0) waitpid(pids[i], &status, 0);
-    return 0;
+    int fd = prefork_listen("c-evhttp", port);
+    if (fd < 0) return 1;
+    char banner[128];
+    snprintf(banner, sizeof banner, "c-evhttp: listening on http://127.0.0.1:%d with %d workers", port, workers);
+    return prefork_run("c-evhttp", fd, workers, worker, banner);
 }

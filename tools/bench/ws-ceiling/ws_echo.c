@@ -32,6 +32,7 @@
 
 #define BUF (256 * 1024)
 
+#include "../common/prefork.h"
 #include "../common/ws_accept.h"
 
 /* ---------------------------------------------------------------- connections */
@@ -193,56 +194,9 @@ int main(int argc, char **argv) {
     }
     int port = atoi(argv[1]), workers = atoi(argv[2]);
     if (workers < 1 || workers > 256) workers = 2;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(fd, 511) < 0) {
-        perror("ws-ceiling: bind");
-        return 1;
-    }
-    sigset_t set, none;
-    sigemptyset(&set);
-    sigemptyset(&none);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGCHLD);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    pid_t pids[256];
-    for (int i = 0; i < workers; i++) {
-        pids[i] = fork();
-        if (pids[i] < 0) {
-            perror("ws-ceiling: fork");
-            return 1;
-        }
-        if (pids[i] == 0) {
-            sigprocmask(SIG_SETMASK, &none, NULL);
-            worker(fd);
-        }
-    }
-    printf("ws-ceiling: listening on ws://127.0.0.1:%d with %d workers\n", port, workers);
-    fflush(stdout);
-    int alive = workers;
-    for (;;) {
-        int sig = 0;
-        sigwait(&set, &sig);
-        if (sig != SIGCHLD) break;
-        pid_t pid;
-        while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-            for (int i = 0; i < workers; i++)
-                if (pids[i] == pid) pids[i] = 0;
-            alive--;
-        }
-        if (alive <= 0) {
-            fprintf(stderr, "ws-ceiling: every worker died\n");
-            return 1;
-        }
-    }
-    for (int i = 0; i < workers; i++)
-        if (pids[i] > 0) kill(pids[i], SIGTERM);
-    for (int i = 0; i < workers; i++)
-        if (pids[i] > 0) waitpid(pids[i], NULL, 0);
-    return 0;
+    int fd = prefork_listen("ws-ceiling", port);
+    if (fd < 0) return 1;
+    char banner[128];
+    snprintf(banner, sizeof banner, "ws-ceiling: listening on ws://127.0.0.1:%d with %d workers", port, workers);
+    return prefork_run("ws-ceiling", fd, workers, worker, banner);
 }

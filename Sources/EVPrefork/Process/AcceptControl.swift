@@ -3,7 +3,7 @@
 /// `accept_interval` or `multi_accept` connections, whichever ends first.
 ///
 /// A turn in which connections came is followed by a try for the lock on
-/// the loop's next turn or 1 ms later (`handoffPause`), not a whole
+/// the loop's next turn or 5 ms later (`handoffPause`), not a whole
 /// `accept_interval` later: a worker blocked on the lock (one with no connections) is woken
 /// by the release and takes it meanwhile, so the lock moves round the
 /// workers under load; and when no one takes it, this worker is back before
@@ -27,11 +27,12 @@ final class AcceptControl {
     /// two turns' worth of connections (2 x `multi_accept`): a worker woken
     /// by the release runs on another core meanwhile, and a flood of short
     /// connections is accepted at full speed (a 1 ms pause there cost a
-    /// tenth of the rate). 1 ms beyond that: on a busy machine the woken
+    /// tenth of the rate). 5 ms beyond that: on a busy machine the woken
     /// worker may not get a core before the next loop turn, and one worker
     /// took all 256 connections of a burst (wrk -c256), leaving the other
-    /// idle (0.90x nginx, which spreads them).
-    private var handoffPause: Double { server.connections.count >= 2 * multiAccept ? 0.001 : 0 }
+    /// idle (0.90x nginx, which spreads them); with 1 ms it still took all
+    /// 200 of a burst under CPU pressure one time in five.
+    private var handoffPause: Double { server.connections.count >= 2 * multiAccept ? 0.005 : 0 }
 
     init(server: HTTPServer, loop: EventLoop, mutex: AcceptMutex?, interval: Double, lockTimeout: Double, multiAccept: Int) {
         self.server = server

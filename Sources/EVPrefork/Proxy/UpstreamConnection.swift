@@ -29,8 +29,13 @@ final class UpstreamConnection {
             self?.connected = ok
             done(ok)
         }
-        stream.onEvent = { what in
-            if what & Int16(BEV_EVENT_CONNECTED) != 0 { finish(true) } else { finish(false) }
+        stream.onEvent = { [stream] what in
+            guard what & Int16(BEV_EVENT_CONNECTED) != 0 else { return finish(false) }
+            // Read without libevent's ioctl(FIONREAD) per read, as client sockets are
+            // (ProbelessRead.swift). Only once connected: while connecting, libevent's
+            // read callback leaves a refused connect for its write callback to report.
+            if !ProbelessRead.install(on: stream.bev) { log.warn("upstream: libevent's own read path kept") }
+            finish(true)
         }
         connectTimer = LoopEvent(loop) { finish(false) }
         connectTimer?.schedule(after: timeout)

@@ -274,15 +274,11 @@ public final class WebSocket {
         messageOpcode = nil
         let payload = message
         message = []
-        if opcode == 0x1 {
-            guard utf8.complete else { fail(WebSocketCloseCode.invalidData); return }
-            if handler.echoes {
-                payload.withUnsafeBytes { sendFrame(opcode: opcode, payload: $0) }
-            } else {
-                handler.onText?(self, String(decoding: payload, as: UTF8.self))
-            }
-        } else if handler.echoes {
+        if opcode == 0x1 && !utf8.complete { fail(WebSocketCloseCode.invalidData); return }
+        if handler.echoes {
             payload.withUnsafeBytes { sendFrame(opcode: opcode, payload: $0) }
+        } else if opcode == 0x1 {
+            handler.onText?(self, String(decoding: payload, as: UTF8.self))
         } else {
             handler.onBinary?(self, payload)
         }

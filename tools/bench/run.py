@@ -973,7 +973,8 @@ def goals(res):
         out.append({"goal": text, "status": "holds" if value >= need else "MISSED", "detail": detail})
 
     def reach(group, key, need):
-        servers = {n: e for n, e in group.get("servers", {}).items() if e.get(key)}
+        # Only runs that passed: a failed run's rate says nothing of what the machine carries.
+        servers = {n: e for n, e in group.get("servers", {}).items() if e.get(key) and e.get("ok")}
         if "hypnotoad" not in servers:
             return None
         who = max(servers, key=lambda n: servers[n][key])

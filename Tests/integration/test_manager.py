@@ -399,6 +399,36 @@ def test_a_burst_of_connections_is_spread_over_the_workers(server):
             sock.close()
 
 
+def test_an_idle_server_sleeps(server, tmp_path):
+    # Once its clients are gone, a worker has nothing to wake for: the lock
+    # holder keeps the accept mutex (handing an unused lock over every
+    # accept_interval woke both workers 40 times a second, 0.4-0.8% of a
+    # core where nginx uses none), the other waits on it lock_timeout at a
+    # time, and the connection sweeper stops with the last connection.
+    from test_read_path import Strace
+    s = server(conf(workers=2, extra="multi_accept = 1"))
+    s.wait_workers(2)
+    for _ in range(40):
+        assert raw_request_status(s.port) == (200, b"one")
+    with requests.Session() as session:
+        for _ in range(20):
+            assert session.get(s.url("/")).text == "one"
+    time.sleep(0.6)  # the sweeper's last turn (a quarter second) finds no connection
+    traces = [Strace(pid, tmp_path / f"strace.{pid}") for pid in s.workers()]
+    time.sleep(3)
+    counts = [t.stop() for t in traces]
+    assert sum(c["epoll_ctl"] for c in counts) == 0, counts   # nobody starts or stops listening
+    for c in counts:
+        # Wake-ups beside the heartbeats (a write each, every 0.2 s here): for
+        # the waiter one per lock_timeout (0.5 s), for the holder none.
+        assert c["epoll_wait"] <= c["write"] + 8, counts
+        assert c["flock"] <= 10, counts
+    # And it still answers at once, whichever worker holds the lock.
+    t = time.monotonic()
+    assert raw_request_status(s.port) == (200, b"one")
+    assert time.monotonic() - t < 0.5
+
+
 def raw_request_status(port):
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")

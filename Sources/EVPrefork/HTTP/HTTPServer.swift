@@ -41,6 +41,9 @@ final class HTTPServer {
     var requestsServed = 0
     private(set) var accepted = 0
     private var sweeper: LoopEvent!
+    private var sweepTick = 0.25
+    /// The sweeper runs only while there are connections: an idle worker sleeps.
+    private var sweeping = false
     /// The accepted socket evhttp is setting up right now, read by the bufferevent callback.
     private var acceptingFD: Int32 = -1
     private var acceptingBufferevent: OpaquePointer?
@@ -77,8 +80,7 @@ final class HTTPServer {
         var backstop = timeval(seconds: max(limits.requestTimeout, limits.keepAliveTimeout) + 1)
         evhttp_set_timeout_tv(http, &backstop)
         sweeper = LoopEvent(loop, repeating: true) { [unowned self] in self.sweep() }
-        let tick = min(0.25, max(0.01, min(limits.keepAliveTimeout > 0 ? limits.keepAliveTimeout : 1, limits.requestTimeout) / 4))
-        sweeper.schedule(after: tick)
+        sweepTick = min(0.25, max(0.01, min(limits.keepAliveTimeout > 0 ? limits.keepAliveTimeout : 1, limits.requestTimeout) / 4))
     }
 
     deinit {
@@ -148,6 +150,10 @@ final class HTTPServer {
                                     guardLimits: guardLimits)
         let retained = Unmanaged.passRetained(connection).toOpaque()
         connections[evcon] = connection
+        if !sweeping {
+            sweeping = true
+            sweeper.schedule(after: sweepTick)
+        }
         evhttp_connection_set_closecb(evcon, closeTrampoline, retained)
         connection.inputCallback = evbuffer_add_cb(bufferevent_get_input(bev), inputTrampoline, retained)
         accepted += 1
@@ -398,6 +404,11 @@ final class HTTPServer {
     /// off however steadily it trickles). Also closes idle connections while
     /// draining.
     private func sweep() {
+        if connections.isEmpty {
+            sweeping = false
+            sweeper.cancel()
+            return
+        }
         let now = loop.now
         var expired: [OpaquePointer] = []
         for (evcon, c) in connections {

@@ -399,6 +399,23 @@ case("9.10-ping-between-large-fragments", binary(_b, fin=False) + ping("mid") + 
 case("9.11-ping-between-fragments-at-max", binary(_b[:1000], fin=False) + ping("mid") + cont(_b[1000:]),
      Pong("mid"), Msg("binary", _b), path=S)
 
+# Whole messages are echoed from where recv put them and the echoes of one
+# read leave together; what a read cuts off, control frames and anything odd
+# go through the connection's input buffer. These mix both in one send.
+_big = some_bytes(300 * 1024, seed=9)
+case("9.12-small-messages-around-one-larger-than-a-read",
+     b"".join(text(f"a{i}") for i in range(100)) + binary(_big) + b"".join(text(f"b{i}") for i in range(100)),
+     Msgs("text", 100, lambda i: f"a{i}"), Msg("binary", _big), Msgs("text", 100, lambda i: f"b{i}"))
+case("9.13-whole-messages-around-a-ping", b"".join(text(f"a{i}") for i in range(50)) + ping("mid")
+     + b"".join(binary(struct.pack("!I", i)) for i in range(50)),
+     Msgs("text", 50, lambda i: f"a{i}"), Pong("mid"), Msgs("binary", 50, lambda i: struct.pack("!I", i)))
+case("9.14-whole-messages-then-invalid-utf8-then-more", b"".join(text(f"a{i}") for i in range(20))
+     + text(b"bad \xc3\x28") + b"".join(text(f"never{i}") for i in range(20)),
+     Msgs("text", 20, lambda i: f"a{i}"), fast(1007))
+case("9.15-whole-messages-then-a-fragment-cut-by-the-read",
+     Chop(b"".join(text(f"a{i}") for i in range(30)) + text("x" * 5000), 97, 0.002),
+     Msgs("text", 30, lambda i: f"a{i}"), Msg("text", "x" * 5000))
+
 
 # ---------------------------------------------------------------- running them
 

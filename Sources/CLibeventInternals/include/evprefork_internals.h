@@ -7,12 +7,14 @@
 
 struct bufferevent;
 
-// Puts `callback` (argument: the bufferevent) in place of libevent's own
-// read callback on a socket bufferevent's read event, keeping whether
-// reading is enabled and its timeout. libevent's asks the kernel how many
-// bytes are waiting (ioctl FIONREAD) before every read. Returns 0, or -1 when
-// the bufferevent has no socket yet.
+// Puts `callback` in place of libevent's own read callback on a socket
+// bufferevent's read event, keeping whether reading is enabled and its
+// timeout. libevent's asks the kernel how many bytes are waiting (ioctl
+// FIONREAD) before every read. The callback's argument is `argument`, or
+// the bufferevent when that is NULL. Returns 0, or -1 when the bufferevent
+// has no socket yet.
 int evprefork_bufferevent_set_read_handler(struct bufferevent *bev,
-                                           void (*callback)(int fd, short what, void *bev));
+                                           void (*callback)(int fd, short what, void *argument),
+                                           void *argument);
 
 #endif

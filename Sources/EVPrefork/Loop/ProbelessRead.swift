@@ -17,16 +17,34 @@ import Glibc
 /// direct path) may have answered and drained everything already, and
 /// evhttp's read callback would then only look for a line that is not there.
 enum ProbelessRead {
+    typealias Callback = @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void
+
     /// Takes over reading for a socket bufferevent (which has its fd).
     static func install(on bev: OpaquePointer) -> Bool {
-        evprefork_bufferevent_set_read_handler(bev, probelessReadCallback) == 0
+        evprefork_bufferevent_set_read_handler(bev, probelessReadCallback, nil) == 0
+    }
+
+    /// Puts a reader of the caller's in place of libevent's: `callback`
+    /// gets the socket, the event flags and `argument`, and reads the
+    /// socket itself (a WebSocket handling frames where they were read).
+    static func install(on bev: OpaquePointer, callback: Callback, argument: UnsafeMutableRawPointer) -> Bool {
+        evprefork_bufferevent_set_read_handler(bev, callback, argument) == 0
+    }
+
+    /// Appends bytes read by a reader of the caller's to the bufferevent's input.
+    static func append(_ bytes: UnsafeRawPointer, _ count: Int, to bev: OpaquePointer) {
+        let input = bufferevent_get_input(bev)
+        // The end of a bufferevent's input is frozen outside its own reads.
+        evbuffer_unfreeze(input, 0)
+        evbuffer_add(input, bytes, count)
+        evbuffer_freeze(input, 0)
     }
 
     static let scratchSize = 64 << 10
     nonisolated(unsafe) static let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchSize, alignment: 16)
 }
 
-private let probelessReadCallback: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { fd, what, argument in
+private let probelessReadCallback: ProbelessRead.Callback = { fd, what, argument in
     guard let argument else { return }
     let bev = OpaquePointer(argument)
     // A callback below may free the bufferevent; the reference keeps it until we return.
@@ -51,10 +69,7 @@ private let probelessReadCallback: @convention(c) (Int32, Int16, UnsafeMutableRa
         return stopReading(bev, Int16(BEV_EVENT_READING | BEV_EVENT_ERROR))
     }
     if n == 0 { return stopReading(bev, Int16(BEV_EVENT_READING | BEV_EVENT_EOF)) }
-    // The end of a bufferevent's input is frozen outside its own reads.
-    evbuffer_unfreeze(input, 0)
-    evbuffer_add(input, ProbelessRead.scratch, n)
-    evbuffer_freeze(input, 0)
+    ProbelessRead.append(ProbelessRead.scratch, n, to: bev)
     let length = evbuffer_get_length(input)
     if length > 0 && length >= low { bufferevent_trigger(bev, Int16(EV_READ), 0) }
 }

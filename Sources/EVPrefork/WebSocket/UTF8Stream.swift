@@ -50,7 +50,11 @@ struct UTF8Stream {
     mutating func reset() { self = UTF8Stream() }
 
     static func isValid(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { isValid($0) }
+    }
+
+    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var s = UTF8Stream()
-        return bytes.withUnsafeBytes { s.feed($0) } && s.complete
+        return s.feed(bytes) && s.complete
     }
 }

@@ -13,6 +13,11 @@ public final class WebSocket {
     public var userInfo: [String: String] = [:]
 
     private let connection: DetachedConnection
+    /// The connection's, the worker's: kept here, where every message uses
+    /// them, to save a lookup, a retain and a lazy-global check each time.
+    private let stream: BufferEvent
+    private let batch = FrameBatch.shared
+    private let scratch = ProbelessRead.scratch
     private let loop: EventLoop
     private let handler: WebSocketHandler
     private let maxMessage: Int
@@ -27,7 +32,12 @@ public final class WebSocket {
     private var message: [UInt8] = []
     private var utf8 = UTF8Stream()
     private var control: [UInt8] = []
-    private(set) public var closeSent = false
+    /// Whether this side sent its Close frame.
+    public var closeSent: Bool { sentClose }
+    /// Private, so that the compiler sees every access and checks none at
+    /// run time (a public stored property cost an exclusivity check, about
+    /// 70 instructions, on each of its three reads per message).
+    private var sentClose = false
     private var closeReceived = false
     private var finished = false
     private var readPaused = false
@@ -39,6 +49,7 @@ public final class WebSocket {
     init(connection: DetachedConnection, handler: WebSocketHandler, path: String, subprotocol: String?,
          maxMessage: Int64, idleTimeout: Double, loop: EventLoop) {
         self.connection = connection
+        self.stream = connection.stream
         self.loop = loop
         self.handler = handler
         self.path = path
@@ -53,15 +64,20 @@ public final class WebSocket {
         Self.open[ObjectIdentifier(self)] = self
         Metrics.counters.websockets += 1
         Metrics.counters.websocketsOpen += 1
-        let stream = connection.stream
         stream.onRead = { [unowned self] in self.readable() }
         stream.onWrite = { [unowned self] in self.drained() }
         stream.onEvent = { [unowned self] _ in self.dropped() }
         lastRead = loop.now
         idleTimer.schedule(after: idleTimeout)
+        readsSocket = ProbelessRead.install(on: stream.bev, callback: webSocketReadCallback,
+                                            argument: Unmanaged.passUnretained(self).toOpaque())
         handler.onOpen?(self)
         readable()  // frames the client sent right behind its handshake
     }
+
+    /// Whether this socket reads its connection itself (socketReadable), in
+    /// place of the bufferevent's reader; false if that could not be set up.
+    private var readsSocket = false
 
     /// Every open WebSocket of this worker, for broadcasts and draining.
     public static var all: [WebSocket] { Array(open.values) }
@@ -83,7 +99,7 @@ public final class WebSocket {
 
     /// Starts the closing handshake: the peer's Close (or a short wait) ends the connection.
     public func close(code: UInt16 = WebSocketCloseCode.normal, reason: String = "") {
-        guard !closeSent, !finished else { return }
+        guard !sentClose, !finished else { return }
         sendClose(code: code, reason: reason)
         if closeReceived {
             finishAfterFlush()
@@ -99,11 +115,11 @@ public final class WebSocket {
             payload = [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8.prefix(123))
         }
         payload.withUnsafeBytes { sendFrame(opcode: 0x8, payload: $0) }
-        closeSent = true
+        sentClose = true
     }
 
     private func sendFrame(opcode: UInt8, payload: UnsafeRawBufferPointer) {
-        guard !closeSent, !finished, connection.alive else { return }
+        guard !sentClose, !finished, connection.alive else { return }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { head in
             head[0] = 0x80 | opcode
             let n = payload.count
@@ -122,49 +138,112 @@ public final class WebSocket {
             }
             let head = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(head)[..<length])
             if batching {
-                let output = connection.stream.output
-                evbuffer_add(output, head.baseAddress, head.count)
-                if n > 0 { evbuffer_add(output, payload.baseAddress, n) }
-            } else {
-                connection.stream.writeNow(head, payload)
+                if batch.append(head, payload) { return }
+                flushBatch()  // full: what it holds goes first, then it is taken again
+                startBatch()
+                if batching && batch.append(head, payload) { return }
             }
+            stream.writeNow(head, payload)
         }
     }
 
     /// While frames that arrived together are handled, the answers they
-    /// cause are collected in the output buffer (EV_WRITE off, so libevent
-    /// schedules no write) and leave in one write at the end: one system
-    /// call for a burst of echoes, none waiting for a loop turn.
+    /// cause are collected in the worker's FrameBatch and leave in one
+    /// write at the end: one system call for a burst of echoes, none
+    /// waiting for a loop turn. Only when nothing is queued before them.
     private var batching = false
 
     private func startBatch() {
-        if evbuffer_get_length(connection.stream.output) == 0 {
-            connection.stream.disable(write: true)
+        if evbuffer_get_length(stream.output) == 0 && batch.take(for: ObjectIdentifier(self)) {
             batching = true
+        }
+    }
+
+    /// Sends what the batch holds; what the socket does not take now is
+    /// queued in the bufferevent (whose write reports a broken connection).
+    private func flushBatch() {
+        guard batching else { return }
+        batching = false
+        batch.release { bytes in
+            guard bytes.count > 0, connection.alive else { return }  // closed meanwhile: nothing to send
+            // Behind bytes already queued (a frame too large for the batch), it queues too.
+            let sent = evbuffer_get_length(stream.output) == 0 ? max(0, sendAtOnce(stream.fd, bytes)) : 0
+            if sent < bytes.count {
+                _ = bufferevent_write(stream.bev, bytes.baseAddress! + sent, bytes.count - sent)
+                stream.enable(write: true)  // the rest goes out as the client reads; drained() follows
+            }
         }
     }
 
     private func endBatch() {
         guard batching else { return }
-        batching = false
-        guard connection.alive else { return }  // closed meanwhile: its buffers go with it
-        let stream = connection.stream
-        stream.flushNow()
-        if evbuffer_get_length(stream.output) > 0 {
-            stream.enable(write: true)  // the rest goes out as the client reads; drained() follows
-        } else {
-            drained()
-        }
+        flushBatch()
+        if connection.alive && evbuffer_get_length(stream.output) == 0 { drained() }
+    }
+
+    /// Bytes written but not yet taken by the socket.
+    private var pendingOutput: Int {
+        evbuffer_get_length(stream.output) + (batching ? batch.count : 0)
     }
 
     // MARK: - receiving
+
+    /// The socket has bytes (our read event; see ProbelessRead). Whole
+    /// single-frame messages are handled where recv put them, the usual
+    /// case; a frame cut off by the read, and everything after a frame
+    /// that is not a whole data message, go through the input buffer.
+    fileprivate func socketReadable(_ fd: Int32) {
+        let n = recv(fd, scratch, ProbelessRead.scratchSize, 0)
+        if n <= 0 {
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return }
+            stream.disable(read: true)
+            dropped()  // EOF or a reset, as the bufferevent's event callback would say
+            return
+        }
+        guard !finished else { return }
+        let bytes = UnsafeMutableRawBufferPointer(start: scratch, count: n)
+        startBatch()
+        defer { endBatch() }
+        var used = 0
+        if frame == nil && !sentClose && !closeReceived && !readPaused
+            && evbuffer_get_length(stream.input) == 0 {
+            lastRead = loop.now
+            used = handleWholeMessages(bytes)
+        }
+        guard used < n, !finished else { return }
+        ProbelessRead.append(bytes.baseAddress! + used, n - used, to: stream.bev)
+        readFrames()
+    }
+
+    /// Handles the whole single-frame data messages at the front of
+    /// `bytes`; returns how many bytes it used (all of them once it failed
+    /// the connection).
+    private func handleWholeMessages(_ bytes: UnsafeMutableRawBufferPointer) -> Int {
+        var used = 0
+        while !finished && !readPaused && !sentClose {
+            let rest = UnsafeMutableRawBufferPointer(rebasing: bytes[used...])
+            guard let (header, size) = FrameHeader.parse(UnsafeBufferPointer(rest.assumingMemoryBound(to: UInt8.self))),
+                  header.fin && !header.isControl && header.opcode != 0 && !header.lengthOverflow,
+                  header.length <= rest.count - size else { break }
+            used += size + header.length
+            if let code = accept(header, whole: true) { fail(code); return bytes.count }
+            let payload = UnsafeMutableRawBufferPointer(rebasing: rest[size..<(size + header.length)])
+            if !deliverWhole(header, payload, from: nil) { return bytes.count }
+        }
+        return used
+    }
 
     private func readable() {
         guard !finished else { return }
         startBatch()
         defer { endBatch() }
-        let input = connection.stream.input
-        if closeSent && closeReceived { evbuffer_drain(input, evbuffer_get_length(input)); return }
+        readFrames()
+    }
+
+    /// Handles the frames in the input buffer, as far as they have come.
+    private func readFrames() {
+        let input = stream.input
+        if sentClose && closeReceived { evbuffer_drain(input, evbuffer_get_length(input)); return }
         lastRead = loop.now
         while !finished && !readPaused {
             if frame == nil {
@@ -182,16 +261,10 @@ public final class WebSocket {
                 // case): handed on from the input buffer, no reassembly copy.
                 let n = frameRemaining
                 guard let p = evbuffer_pullup(input, n) else { return }
-                let payload = UnsafeMutableRawBufferPointer(start: p, count: n)
-                unmask(payload, key: current.mask, offset: 0)
                 frame = nil
                 frameRemaining = 0
                 messageOpcode = nil
-                if current.opcode == 0x1 && !(utf8.feed(UnsafeRawBufferPointer(payload)) && utf8.complete) {
-                    fail(WebSocketCloseCode.invalidData)
-                    return
-                }
-                deliver(current.opcode, UnsafeRawBufferPointer(payload), input: input)
+                if !deliverWhole(current, UnsafeMutableRawBufferPointer(start: p, count: n), from: input) { return }
                 continue
             }
             if frameRemaining > 0 {
@@ -248,7 +321,10 @@ public final class WebSocket {
     }
 
     /// The close code a frame header earns, or nil when it may proceed.
-    private func accept(_ h: FrameHeader) -> UInt16? {
+    /// A data frame starts a message, unless it is `whole` (a message in
+    /// one frame, all of it at hand, handed on at once): that one leaves no
+    /// state behind.
+    private func accept(_ h: FrameHeader, whole: Bool = false) -> UInt16? {
         if closeReceived { return nil }
         if h.rsv != 0 || !h.masked || h.lengthOverflow || h.nonMinimal { return WebSocketCloseCode.protocolError }
         switch h.opcode {
@@ -256,6 +332,7 @@ public final class WebSocket {
             guard messageOpcode != nil else { return WebSocketCloseCode.protocolError }
         case 0x1, 0x2:
             guard messageOpcode == nil else { return WebSocketCloseCode.protocolError }
+            if whole { return h.length > maxMessage ? WebSocketCloseCode.messageTooBig : nil }
             messageOpcode = h.opcode
             message.removeAll(keepingCapacity: false)
             utf8.reset()
@@ -285,29 +362,39 @@ public final class WebSocket {
         pauseIfBacklogged()
     }
 
-    /// A whole message that is the front `payload.count` bytes of `input`
-    /// (checked and unmasked): handed to the handler, or echoed from where
-    /// it lies by the built-in echo mode; then drained.
-    private func deliver(_ opcode: UInt8, _ payload: UnsafeRawBufferPointer, input: OpaquePointer) {
+    /// A whole message in one frame, its payload still masked where it
+    /// lies: the front of `input` (drained once used), or the bytes just
+    /// read. Unmasked, checked, then handed to the handler or echoed from
+    /// where it lies by the built-in echo mode. False when it failed the
+    /// connection.
+    private func deliverWhole(_ header: FrameHeader, _ payload: UnsafeMutableRawBufferPointer, from input: OpaquePointer?) -> Bool {
+        unmask(payload, key: header.mask, offset: 0)
+        let bytes = UnsafeRawBufferPointer(payload)
+        if header.opcode == 0x1 && !UTF8Stream.isValid(bytes) {
+            if let input { evbuffer_drain(input, bytes.count) }
+            fail(WebSocketCloseCode.invalidData)
+            return false
+        }
         if handler.echoes {
-            sendFrame(opcode: opcode, payload: payload)
-            evbuffer_drain(input, payload.count)
-        } else if opcode == 0x1 {
-            let text = String(decoding: payload, as: UTF8.self)
-            evbuffer_drain(input, payload.count)
+            sendFrame(opcode: header.opcode, payload: bytes)
+            if let input { evbuffer_drain(input, bytes.count) }
+        } else if header.opcode == 0x1 {
+            let text = String(decoding: bytes, as: UTF8.self)
+            if let input { evbuffer_drain(input, bytes.count) }
             handler.onText?(self, text)
         } else {
-            let bytes = [UInt8](payload)
-            evbuffer_drain(input, payload.count)
-            handler.onBinary?(self, bytes)
+            let message = [UInt8](bytes)
+            if let input { evbuffer_drain(input, bytes.count) }
+            handler.onBinary?(self, message)
         }
         pauseIfBacklogged()
+        return true
     }
 
     private func pauseIfBacklogged() {
-        if !finished && evbuffer_get_length(connection.stream.output) > Self.outputHighWater {
+        if !finished && pendingOutput > Self.outputHighWater {
             readPaused = true
-            connection.stream.disable(read: true)
+            stream.disable(read: true)
         }
     }
 
@@ -334,7 +421,7 @@ public final class WebSocket {
         }
         peerCode = code
         peerReason = reason
-        if !closeSent { sendClose(code: code, reason: "") }
+        if !sentClose { sendClose(code: code, reason: "") }
         finishAfterFlush()
     }
 
@@ -356,9 +443,9 @@ public final class WebSocket {
     /// frame before the client reads it.
     private func fail(_ code: UInt16) {
         guard !finished else { return }
-        let input = connection.stream.input
+        let input = stream.input
         evbuffer_drain(input, evbuffer_get_length(input))
-        if !closeSent { sendClose(code: code, reason: "") }
+        if !sentClose { sendClose(code: code, reason: "") }
         closeReceived = true  // from now on, input is only drained
         peerCode = nil
         lingerAfterFlush = true
@@ -370,7 +457,7 @@ public final class WebSocket {
 
     private func linger() {
         lingering = true
-        shutdown(connection.stream.fd, Int32(SHUT_WR))
+        shutdown(stream.fd, Int32(SHUT_WR))
         closeTimer?.cancel()
         closeTimer = LoopEvent(loop) { [unowned self] in self.finish(peerCode: nil, reason: "") }
         closeTimer?.schedule(after: 2)
@@ -382,7 +469,7 @@ public final class WebSocket {
 
     private func finishAfterFlush() {
         flushing = true
-        if evbuffer_get_length(connection.stream.output) == 0 { flushed() }
+        if pendingOutput == 0 { flushed() }
     }
 
     private func flushed() {
@@ -398,7 +485,7 @@ public final class WebSocket {
             flushed()
         } else if readPaused {
             readPaused = false
-            connection.stream.enable(read: true)
+            stream.enable(read: true)
             readable()
         }
     }
@@ -412,11 +499,18 @@ public final class WebSocket {
         finished = true
         idleTimer.cancel()
         closeTimer?.cancel()
+        if batching { batching = false; batch.release { _ in } }
+        // The read event must not call into this object once it is gone.
+        if readsSocket && connection.alive { _ = ProbelessRead.install(on: stream.bev) }
         connection.close()
         Self.open[ObjectIdentifier(self)] = nil
         Metrics.counters.websocketsOpen -= 1
         handler.onClose?(self, peerCode, reason)
     }
+}
+
+private let webSocketReadCallback: ProbelessRead.Callback = { fd, _, argument in
+    Unmanaged<WebSocket>.fromOpaque(argument!).takeUnretainedValue().socketReadable(fd)
 }
 
 private func unmask(_ bytes: UnsafeMutableRawBufferPointer, key: UInt32, offset: Int) {

@@ -75,7 +75,7 @@ extension HTTPExchange {
     /// The body is complete.
     func endStreaming() {
         guard !responded, let request = evRequest else { return }
-        responded = true
+        answered = true
         logAccess(status: streamedStatus, bodyBytes: streamedBytes)
         flushBeforeEnd(request)
         evhttp_send_reply_end(request)
@@ -102,7 +102,7 @@ extension HTTPExchange {
     /// which breaks Content-Length and chunked framing alike.
     func abortStreaming() {
         guard !responded, let request = evRequest else { return }
-        responded = true
+        answered = true
         logAccess(status: streamedStatus, bodyBytes: streamedBytes)
         if evhttp_request_get_connection(request) != nil {
             request.pointee.chunked = 0

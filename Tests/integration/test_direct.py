@@ -40,6 +40,24 @@ status = 200
 body = "hello world\\n"
 
 [[route]]
+path = "/gone"
+type = "return"
+status = 301
+location = "/there"
+
+[[route]]
+path = "/typed"
+type = "return"
+status = 201
+body = "{{\\"ok\\": true}}"
+content_type = "application/json"
+
+[[route]]
+path = "/empty"
+type = "return"
+status = 204
+
+[[route]]
 path = "/files/"
 type = "static"
 root = "{root}"
@@ -338,3 +356,35 @@ def test_fds_stay_flat_over_many_direct_connections(site):
         r.response()
         sock.close()
     wait_for(lambda: fds() <= before, timeout=5, what="fds back to the idle count")
+
+
+@pytest.mark.parametrize("path", ["/fixed", "/gone", "/typed", "/empty"])
+def test_a_return_route_answers_alike_directly_and_through_evhttp(site, path):
+    """A return route's answer is prepared once at set-up for the direct path;
+    evhttp (a request with a body) must get the same status, headers and body."""
+    s, _, _ = site
+    sock, r = connect(s)
+    answers = []
+    for request, head in [(get(path), False), (get(path, b"Content-Length: 3\r\n") + b"abc", False),
+                          (get(path).replace(b"GET", b"HEAD", 1), True)]:
+        sock.sendall(request)
+        status_line, headers, body = r.response(head_request=head)
+        assert headers.pop("date")
+        answers.append((status_line, headers, body))
+    sock.close()
+    (direct, via_evhttp, head) = answers
+    assert direct == via_evhttp
+    assert head == (direct[0], direct[1], b"")
+    status = int(direct[0].split()[1])
+    expected = {"/fixed": (200, "text/plain; charset=utf-8", b"hello world\n"),
+                "/gone": (301, "text/html", None), "/typed": (201, "application/json", b'{"ok": true}'),
+                "/empty": (204, None, b"")}[path]
+    assert status == expected[0]
+    assert direct[1].get("content-type") == expected[1]
+    if path == "/gone":
+        assert direct[1]["location"] == "/there" and b"<h1>301 Moved Permanently</h1>" in direct[2]
+    else:
+        assert direct[2] == expected[2]
+    if status != 204:
+        assert direct[1]["content-length"] == str(len(direct[2]))
+

@@ -10,13 +10,34 @@ extension HTTPExchange {
     private func writeHead(_ out: ReplyBytes, status: Int, contentLength: Int64, headers: [(String, String)] = [],
                            defaultType: Bool = false) {
         out.reset()
+        Self.appendStatusLine(out, status)
+        out.appendServerAndDate()
+        out.append(ReplyBytes.pendingHeaders.bytes)
+        Self.appendFields(out, status: status, contentLength: contentLength, headers: headers, defaultType: defaultType)
+        appendHeadEnd(out)
+    }
+
+    /// The same head for an answer whose lines were written at set-up.
+    private func writeHead(_ out: ReplyBytes, prepared: PreparedAnswer) {
+        out.reset()
+        out.append(prepared.statusLine)
+        out.appendServerAndDate()
+        out.append(ReplyBytes.pendingHeaders.bytes)
+        out.append(prepared.fields)
+        appendHeadEnd(out)
+    }
+
+    static func appendStatusLine(_ out: ReplyBytes, _ status: Int) {
         out.append("HTTP/1.1 ")
         out.appendDecimal(Int64(status))
         out.append(" ")
         out.append(reasonPhrase(status))
         out.append("\r\n")
-        out.appendServerAndDate()
-        out.append(ReplyBytes.pendingHeaders.bytes)
+    }
+
+    /// `headers`, a default Content-Type, and Content-Length when the status has a body.
+    static func appendFields(_ out: ReplyBytes, status: Int, contentLength: Int64, headers: [(String, String)],
+                             defaultType: Bool) {
         var hasType = false
         for (name, value) in headers {
             if !hasType && asciiCaseEqual(name, "content-type") { hasType = true }
@@ -28,12 +49,24 @@ extension HTTPExchange {
             out.appendDecimal(contentLength)
             out.append("\r\n")
         }
+    }
+
+    private func appendHeadEnd(_ out: ReplyBytes) {
         if closeAfterResponse {
             out.append("Connection: close\r\n")
         } else if direct?.keepAlive10 == true {
             out.append("Connection: keep-alive\r\n")
         }
         out.append("\r\n")
+    }
+
+    func respondDirectly(_ prepared: PreparedAnswer) {
+        guard let connection, let server = HTTPServer.current else { return }
+        let out = ReplyBytes.shared
+        writeHead(out, prepared: prepared)
+        if !isHead { out.append(prepared.body) }
+        logAccess(status: prepared.status, bodyBytes: isHead ? 0 : prepared.body.count)
+        server.sendDirect(connection, out.bytes)
     }
 
     func respondDirectly(status: Int, headers: [(String, String)], body: [UInt8]) {

@@ -231,6 +231,17 @@ public final class HTTPExchange {
         evbuffer_drain(buffer, evbuffer_get_length(buffer))
     }
 
+    /// A fixed answer (a `return` route): the same bytes as the call above,
+    /// with the lines that never change written once at set-up.
+    func respond(_ prepared: PreparedAnswer) {
+        guard evRequest == nil else {
+            return respond(status: prepared.status, headers: prepared.headers, body: prepared.body)
+        }
+        guard !responded else { return }
+        answered = true
+        respondDirectly(prepared)
+    }
+
     public func respond(status: Int, headers: [(String, String)] = [], body: String) {
         respond(status: status, headers: headers, body: Array(body.utf8))
     }

@@ -1,13 +1,21 @@
-/// A `return` route: a fixed answer, as nginx's `return`.
+/// A `return` route: a fixed answer, as nginx's `return`. A redirect
+/// carries the small HTML page error answers carry, as nginx's does.
 func returnHandler(_ route: ReturnRoute) -> (HTTPExchange) -> Void {
+    let answer = if let location = route.location {
+        redirectAnswer(status: route.status, location: location)
+    } else {
+        fixedAnswer(route)
+    }
+    return { exchange in exchange.respond(answer) }
+}
+
+private func redirectAnswer(status: Int, location: String) -> PreparedAnswer {
+    let page = Array(ErrorPage.html(status: status).utf8)
+    return PreparedAnswer(status: status, headers: [("Location", location)] + (page.isEmpty ? [] : [("Content-Type", "text/html")]),
+                          body: page)
+}
+
+private func fixedAnswer(_ route: ReturnRoute) -> PreparedAnswer {
     let body = Array((route.body ?? "").utf8)
-    if let location = route.location {
-        return { exchange in
-            exchange.respond(status: route.status, headers: [("Location", location)])
-        }
-    }
-    let headers = body.isEmpty ? [] : [("Content-Type", route.contentType)]
-    return { exchange in
-        exchange.respond(status: route.status, headers: headers, body: body)
-    }
+    return PreparedAnswer(status: route.status, headers: body.isEmpty ? [] : [("Content-Type", route.contentType)], body: body)
 }

@@ -4,6 +4,13 @@ import Glibc
 /// Handlers' error answers (HTTPExchange) and the request guard's answers,
 /// written straight to the socket, use the same page.
 enum ErrorPage {
+    /// `headers` with the page's Content-Type, and the page: an error
+    /// answer's, and a redirect's (a `return` route with `location`).
+    static func answer(status: Int, headers: [(String, String)]) -> (headers: [(String, String)], body: String) {
+        let page = html(status: status)
+        return (page.isEmpty ? headers : headers + [("Content-Type", "text/html")], page)
+    }
+
     /// The page for `status`; empty for statuses that carry no body (1xx, 204, 304).
     static func html(status: Int) -> String {
         if statusHasNoBody(status) { return "" }

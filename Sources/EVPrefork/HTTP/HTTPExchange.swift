@@ -424,10 +424,8 @@ public final class HTTPExchange {
 
     /// An error page: small HTML naming the status, as nginx sends.
     public func respond(status: Int, headers: [(String, String)] = []) {
-        let page = ErrorPage.html(status: status)  // shared with the request guard's answers
-        var all = headers
-        if !page.isEmpty { all.append(("Content-Type", "text/html")) }
-        respond(status: status, headers: all, body: page)
+        let answer = ErrorPage.answer(status: status, headers: headers)  // the request guard's page too
+        respond(status: status, headers: answer.headers, body: answer.body)
     }
 }
 

@@ -10,9 +10,8 @@ func returnHandler(_ route: ReturnRoute) -> (HTTPExchange) -> Void {
 }
 
 private func redirectAnswer(status: Int, location: String) -> PreparedAnswer {
-    let page = Array(ErrorPage.html(status: status).utf8)
-    return PreparedAnswer(status: status, headers: [("Location", location)] + (page.isEmpty ? [] : [("Content-Type", "text/html")]),
-                          body: page)
+    let answer = ErrorPage.answer(status: status, headers: [("Location", location)])
+    return PreparedAnswer(status: status, headers: answer.headers, body: Array(answer.body.utf8))
 }
 
 private func fixedAnswer(_ route: ReturnRoute) -> PreparedAnswer {

@@ -61,18 +61,20 @@ extension HTTPExchange {
     }
 
     func respondDirectly(_ prepared: PreparedAnswer) {
-        guard let connection, let server = HTTPServer.current else { return }
-        let out = ReplyBytes.shared
-        writeHead(out, prepared: prepared)
-        if !isHead { out.append(prepared.body) }
-        logAccess(status: prepared.status, bodyBytes: isHead ? 0 : prepared.body.count)
-        server.sendDirect(connection, out.bytes)
+        writeHead(ReplyBytes.shared, prepared: prepared)
+        sendDirectly(status: prepared.status, body: prepared.body)
     }
 
     func respondDirectly(status: Int, headers: [(String, String)], body: [UInt8]) {
+        writeHead(ReplyBytes.shared, status: status, contentLength: Int64(body.count), headers: headers, defaultType: !body.isEmpty)
+        sendDirectly(status: status, body: body)
+    }
+
+    /// Sends the head just written to the worker's reply buffer with the body
+    /// behind it (not for HEAD), and logs the answer.
+    private func sendDirectly(status: Int, body: [UInt8]) {
         guard let connection, let server = HTTPServer.current else { return }
         let out = ReplyBytes.shared
-        writeHead(out, status: status, contentLength: Int64(body.count), headers: headers, defaultType: !body.isEmpty)
         if !isHead { out.append(body) }
         logAccess(status: status, bodyBytes: isHead ? 0 : body.count)
         server.sendDirect(connection, out.bytes)

@@ -10,20 +10,12 @@ final class StatusBoard: @unchecked Sendable {
     private static let totalsAt = 8
     private static let restartsAt = 32
     private static let slotWords = 10
-    private let words: UnsafeMutablePointer<Int64>
-    private let size: Int
+    private let memory: SharedMemory<Int64>
+    private var words: UnsafeMutablePointer<Int64> { memory.words }
 
-    struct MapError: Error { var message: String }
-
-    init() throws(MapError) {
-        size = (Self.headerWords + Self.slots * Self.slotWords) * 8
-        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
-            throw MapError(message: "mmap: \(String(cString: strerror(errno)))")
-        }
-        words = p.bindMemory(to: Int64.self, capacity: size / 8)
+    init() throws(SharedMemory<Int64>.MapError) {
+        memory = try SharedMemory(count: Self.headerWords + Self.slots * Self.slotWords)
     }
-
-    deinit { munmap(words, size) }
 
     struct Worker {
         var pid: Int32

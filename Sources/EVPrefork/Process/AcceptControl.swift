@@ -16,15 +16,36 @@
 /// 2,000 connections a second where nginx accepts 20,000 (wrk with
 /// `Connection: close`, issue 8); a 1 ms pause still left a quarter of the
 /// time unheld (19k against 21.5k with the next loop turn).
+///
+/// A worker that holds clearly more connections than another (`heavy`)
+/// ends its turn at once and sits out up to an interval, so that new
+/// connections go to the others. Without that rule the split of
+/// connections is a random walk: under load each worker serves about half
+/// the requests however many connections it holds, so each loses clients to
+/// reconnection at the same rate, and nothing pulls the split back once it
+/// drifts. wrk, which reconnects every `keep_alive_requests`, saw 60/6 and
+/// 63/3 splits and one core partly idle (issue 8). The counts come from
+/// WorkerLoads; nginx's `accept_disabled` is the same idea at 7/8 of
+/// `worker_connections`, too late to even out a split.
 final class AcceptControl {
     private let server: HTTPServer
     private let mutex: AcceptMutex?
     private let interval: Double
     private let lockTimeout: Double
     private let multiAccept: Int
+    private let loads: (table: WorkerLoads, slot: Int)?
     private var timer: LoopEvent?
     private var acceptedThisTurn = 0
     private var stopped = false
+    /// Set while sitting out: when this worker tries the lock again even
+    /// if it is still heavy (monotonic clock).
+    private var sitOutUntil: Double?
+    /// How often a worker sitting out looks whether it is still heavy:
+    /// another worker may have taken the lock and become the heavier one,
+    /// sitting out in turn. Both sitting out a whole interval left nobody
+    /// listening, and a burst of 200 connections came in at 5 an interval.
+    /// (libevent's clock ticks every 4 ms, so looks are that far apart.)
+    private static let sitOutLook = 0.001
 
     /// How long a worker waits after a turn that accepted before it tries
     /// the lock again. The loop's next turn (0) while it serves fewer than
@@ -38,8 +59,10 @@ final class AcceptControl {
     /// 200 of a burst under CPU pressure one time in five.
     private var handoffPause: Double { server.connections.count >= 2 * multiAccept ? 0.005 : 0 }
 
-    init(server: HTTPServer, loop: EventLoop, mutex: AcceptMutex?, interval: Double, lockTimeout: Double, multiAccept: Int) {
+    init(server: HTTPServer, loop: EventLoop, mutex: AcceptMutex?, interval: Double, lockTimeout: Double, multiAccept: Int,
+         loads: (table: WorkerLoads, slot: Int)?) {
         self.server = server
+        self.loads = loads
         self.mutex = mutex
         self.interval = interval
         self.lockTimeout = lockTimeout
@@ -50,7 +73,7 @@ final class AcceptControl {
     }
 
     func start() {
-        if mutex == nil { server.setListening(!server.atCapacity) } else { tick() }
+        if mutex == nil { server.setListening(!server.atCapacity) } else { publishLoad(); tick() }
     }
 
     /// For good: draining or retiring.
@@ -59,6 +82,7 @@ final class AcceptControl {
         timer?.cancel()
         server.setListening(false)
         mutex?.release()
+        if let loads { loads.table.clear(loads.slot) }
     }
 
     var holdsLock: Bool { mutex?.held ?? false }
@@ -68,17 +92,27 @@ final class AcceptControl {
             if server.atCapacity { server.setListening(false) }
             return
         }
+        publishLoad()
         acceptedThisTurn += 1
-        if acceptedThisTurn >= multiAccept || server.atCapacity {
+        if acceptedThisTurn >= multiAccept || server.atCapacity || heavy {
             endTurn()
-            timer?.schedule(after: handoffPause)
         } else if acceptedThisTurn == 1 {
             timer?.schedule(after: interval)
         }
     }
 
     func connectionClosed() {
-        guard !stopped, mutex == nil, !server.atCapacity else { return }
+        guard !stopped else { return }
+        publishLoad()
+        if sitOutUntil != nil && !heavy {
+            // At once, not at the next look: under a flood of short
+            // connections each worker's clients come and go within a loop
+            // turn or two, and waiting for the look after each handoff cut
+            // the rate from 23,000 to 1,000 connections a second.
+            sitOutUntil = nil
+            timer?.schedule(after: 0)
+        }
+        guard mutex == nil, !server.atCapacity else { return }
         server.setListening(true)
     }
 
@@ -86,14 +120,38 @@ final class AcceptControl {
         server.setListening(false)
         mutex?.release()
         acceptedThisTurn = 0
+        if heavy {
+            sitOutUntil = monotonicClock() + interval
+            timer?.schedule(after: Self.sitOutLook)
+        } else {
+            timer?.schedule(after: handoffPause)
+        }
+    }
+
+    private func publishLoad() {
+        if let loads { loads.table.publish(server.connections.count, at: loads.slot) }
+    }
+
+    /// Holds more connections than the least loaded other worker by more
+    /// than one and an eighth of that one's count: counts a connection or
+    /// two apart should not keep the lock moving.
+    private var heavy: Bool {
+        guard let loads, let fewest = loads.table.fewest(besides: loads.slot) else { return false }
+        return server.connections.count > fewest + 1 + fewest / 8
     }
 
     private func tick() {
         guard !stopped, let mutex else { return }
+        if let until = sitOutUntil {
+            if heavy && monotonicClock() < until {
+                timer?.schedule(after: Self.sitOutLook)
+                return
+            }
+            sitOutUntil = nil
+        }
         if mutex.held {
             guard acceptedThisTurn > 0 else { return }  // idle: the first connection re-arms the timer
             endTurn()
-            timer?.schedule(after: handoffPause)
             return
         }
         if !server.atCapacity {

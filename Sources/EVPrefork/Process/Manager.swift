@@ -11,10 +11,10 @@ final class Manager {
     private let application: Application
     private let options: ConfigOptions
     private var sockets: [ListenAddress: ListenSocket] = [:]
-    /// Per worker slot, in reuse_port mode: that worker's own sockets.
     private var heartbeats: HeartbeatPipe
     private var pendingBeats: [UInt8] = []
     private let board: StatusBoard
+    private let loads: WorkerLoads
     private var generation = 1
     private var workers: [pid_t: WorkerRecord] = [:]
     private var targetWorkers: Int
@@ -59,6 +59,7 @@ final class Manager {
         self.pidPath = config.server.pidFile
         do { heartbeats = try HeartbeatPipe.make() } catch { throw StartError(message: error.message) }
         do { board = try StatusBoard() } catch { throw StartError(message: error.message) }
+        do { loads = try WorkerLoads() } catch { throw StartError(message: error.message) }
     }
 
     // MARK: - start-up
@@ -265,6 +266,7 @@ final class Manager {
             }
             guard let w = workers.removeValue(forKey: pid) else { continue }
             board.remove(pid: pid)
+            if let slot = w.loadSlot { loads.clear(slot) }
             if let beat = w.beat { retiredCounters = retiredCounters + beat.counters.retired }
             if let reason = restartReason(w) { restarts[reason.rawValue] += 1 }
             publishTotals()
@@ -399,8 +401,11 @@ final class Manager {
     private func spawn() {
         let (listenFDs, temporary) = socketsForWorker()
         defer { for fd in temporary { close(fd) } }
+        let loadSlot = lockPath == nil ? nil : freeLoadSlot()
+        if let loadSlot { loads.assign(loadSlot) }
         let setup = WorkerSetup(config: config, generation: generation, listenFDs: listenFDs,
-                                heartbeatFD: heartbeats.writeFD, lockPath: lockPath, board: board,
+                                heartbeatFD: heartbeats.writeFD, lockPath: lockPath,
+                                loads: loadSlot.map { (loads, $0) }, board: board,
                                 application: application, managerPID: getpid())
         let pid = fork()
         if pid < 0 {
@@ -410,12 +415,18 @@ final class Manager {
         }
         if pid == 0 { runWorker(setup) }
         let now = monotonicClock()
-        var w = WorkerRecord(pid: pid, generation: generation, started: now, startedWall: wallClock(), lastHeartbeat: now)
+        var w = WorkerRecord(pid: pid, generation: generation, loadSlot: loadSlot, started: now, startedWall: wallClock(),
+                             lastHeartbeat: now)
         w.lastHeartbeatWall = 0
         workers[pid] = w
         publish(w)
         log.debug("spawned worker \(pid) (generation \(generation))")
         application.onSpawn?(pid)
+    }
+
+    private func freeLoadSlot() -> Int? {
+        let used = Set(workers.values.compactMap(\.loadSlot))
+        return (0..<WorkerLoads.slots).first { !used.contains($0) }
     }
 
     /// In the child. Never returns.

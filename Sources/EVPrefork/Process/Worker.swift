@@ -9,6 +9,8 @@ struct WorkerSetup {
     let heartbeatFD: Int32
     /// nil: no accept mutex (turned off, or reuse_port).
     let lockPath: String?
+    /// Where it publishes its connection count for the mutex's fairness rule.
+    let loads: (table: WorkerLoads, slot: Int)?
     let board: StatusBoard
     let application: Application
     let managerPID: pid_t
@@ -45,7 +47,7 @@ final class Worker {
         // started together do not all retire together.
         acceptsLimit = s.accepts == 0 ? Int.max : s.accepts - Int.random(in: 0...(s.accepts / 2))
         control = AcceptControl(server: server, loop: loop, mutex: mutex, interval: s.acceptInterval,
-                                lockTimeout: s.lockTimeout, multiAccept: s.multiAccept)
+                                lockTimeout: s.lockTimeout, multiAccept: s.multiAccept, loads: setup.loads)
         let router = makeRouter()
         server.handler = router.handle
         server.directHandler = router.handleDirect

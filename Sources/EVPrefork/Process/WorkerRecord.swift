@@ -4,6 +4,8 @@ import Glibc
 struct WorkerRecord {
     let pid: pid_t
     let generation: Int
+    /// Its slot in WorkerLoads, when it takes turns on the accept mutex.
+    let loadSlot: Int?
     /// Monotonic time of the fork.
     let started: Double
     let startedWall: Double

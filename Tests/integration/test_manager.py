@@ -839,7 +839,7 @@ def test_new_connections_go_to_the_worker_with_fewer(server):
     # Connections that arrive one at a time and stay. The holder lets the
     # lock go at the end of each turn and used to take it back on its next
     # loop turn, while the other worker tried once per accept_interval: it
-    # kept nearly all of them (39 of 40). Under wrk, which reconnects every
+    # kept nearly all of them (37 of 40). Under wrk, which reconnects every
     # keep_alive_requests, that left one worker with 64 of 66 connections.
     s = server(conf(workers=2, extra="keep_alive_timeout = 30"))
     s.wait_workers(2)

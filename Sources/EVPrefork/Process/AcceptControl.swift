@@ -44,7 +44,7 @@ final class AcceptControl {
     /// another worker may have taken the lock and become the heavier one,
     /// sitting out in turn. Both sitting out a whole interval left nobody
     /// listening, and a burst of 200 connections came in at 5 an interval.
-    /// (libevent's clock ticks every 4 ms, so looks are that far apart.)
+    /// (libevent's timers follow a coarse clock: a look may come 4 ms late.)
     private static let sitOutLook = 0.001
 
     /// How long a worker waits after a turn that accepted before it tries

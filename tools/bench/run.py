@@ -12,7 +12,7 @@ whenever the harness itself ran.
 
 BENCH_QUICK=1  one short round of everything (results go to bench/results/tmp/)
 BENCH_ONLY=a,b only these parts: fixed fixed-c256 fixed-close static-1k static-64k static-1m
-               proxy ws idle reload
+               proxy ws idle reload (results go to bench/results/tmp/partial-*)
 BENCH_EVPREFORK_SERVER  extra TOML lines for evprefork's [server] table
 """
 import argparse
@@ -1268,10 +1268,12 @@ def main():
     ]
     res["goals"] = goals(res)
 
+    # Only a full run stands for the README's figures: a quick or partial
+    # one (BENCH_ONLY) goes beside, where it cannot replace latest.*.
     out = pathlib.Path(args.out)
-    if res["quick"]:
+    if res["quick"] or args.only:
         out = out / "tmp"
-        prefix = "quick-"
+        prefix = "quick-" if res["quick"] else "partial-"
     else:
         prefix = ""
     out.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ final class AcceptControl {
     private let interval: Double
     private let lockTimeout: Double
     private let multiAccept: Int
-    private let loads: (table: WorkerLoads, slot: Int)?
+    private let load: WorkerLoads.Slot?
     private var timer: LoopEvent?
     private var acceptedThisTurn = 0
     private var stopped = false
@@ -60,9 +60,9 @@ final class AcceptControl {
     private var handoffPause: Double { server.connections.count >= 2 * multiAccept ? 0.005 : 0 }
 
     init(server: HTTPServer, loop: EventLoop, mutex: AcceptMutex?, interval: Double, lockTimeout: Double, multiAccept: Int,
-         loads: (table: WorkerLoads, slot: Int)?) {
+         load: WorkerLoads.Slot?) {
         self.server = server
-        self.loads = loads
+        self.load = load
         self.mutex = mutex
         self.interval = interval
         self.lockTimeout = lockTimeout
@@ -82,7 +82,7 @@ final class AcceptControl {
         timer?.cancel()
         server.setListening(false)
         mutex?.release()
-        if let loads { loads.table.clear(loads.slot) }
+        load?.clear()
     }
 
     var holdsLock: Bool { mutex?.held ?? false }
@@ -129,7 +129,7 @@ final class AcceptControl {
     }
 
     private func publishLoad() {
-        if let loads { loads.table.publish(server.connections.count, at: loads.slot) }
+        load?.publish(server.connections.count)
     }
 
     /// Holds more connections than the least loaded other worker by more
@@ -139,7 +139,7 @@ final class AcceptControl {
     /// changed hands every two connections (7,000 times a second, against
     /// 350) and the rate fell by a few percent; with eight it is as before.
     private var heavy: Bool {
-        guard let loads, let fewest = loads.table.fewest(besides: loads.slot) else { return false }
+        guard let fewest = load?.fewestOthers else { return false }
         return server.connections.count > fewest + 8 + fewest / 8
     }
 

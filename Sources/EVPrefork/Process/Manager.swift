@@ -405,7 +405,7 @@ final class Manager {
         if let loadSlot { loads.assign(loadSlot) }
         let setup = WorkerSetup(config: config, generation: generation, listenFDs: listenFDs,
                                 heartbeatFD: heartbeats.writeFD, lockPath: lockPath,
-                                loads: loadSlot.map { (loads, $0) }, board: board,
+                                load: loadSlot.map { WorkerLoads.Slot(table: loads, index: $0) }, board: board,
                                 application: application, managerPID: getpid())
         let pid = fork()
         if pid < 0 {

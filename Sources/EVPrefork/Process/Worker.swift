@@ -10,7 +10,7 @@ struct WorkerSetup {
     /// nil: no accept mutex (turned off, or reuse_port).
     let lockPath: String?
     /// Where it publishes its connection count for the mutex's fairness rule.
-    let loads: (table: WorkerLoads, slot: Int)?
+    let load: WorkerLoads.Slot?
     let board: StatusBoard
     let application: Application
     let managerPID: pid_t
@@ -47,7 +47,7 @@ final class Worker {
         // started together do not all retire together.
         acceptsLimit = s.accepts == 0 ? Int.max : s.accepts - Int.random(in: 0...(s.accepts / 2))
         control = AcceptControl(server: server, loop: loop, mutex: mutex, interval: s.acceptInterval,
-                                lockTimeout: s.lockTimeout, multiAccept: s.multiAccept, loads: setup.loads)
+                                lockTimeout: s.lockTimeout, multiAccept: s.multiAccept, load: setup.load)
         let router = makeRouter()
         server.handler = router.handle
         server.directHandler = router.handleDirect

@@ -36,3 +36,15 @@ final class WorkerLoads: @unchecked Sendable {
         return least == 0 ? nil : Int(least - 1)
     }
 }
+
+extension WorkerLoads {
+    /// One worker's place in the table.
+    struct Slot {
+        let table: WorkerLoads
+        let index: Int
+
+        func publish(_ connections: Int) { table.publish(connections, at: index) }
+        func clear() { table.clear(index) }
+        var fewestOthers: Int? { table.fewest(besides: index) }
+    }
+}

@@ -77,7 +77,7 @@ final class HTTPServer {
         evhttp_set_default_content_type(http, nil)
         // evhttp's own timer resets on every byte; it is only the backstop.
         // The real deadlines are kept per connection by the sweeper below.
-        var backstop = timeval(seconds: max(limits.requestTimeout, limits.keepAliveTimeout) + 1)
+        var backstop = timeval(commonSeconds: max(limits.requestTimeout, limits.keepAliveTimeout) + 1, base: loop.base)
         evhttp_set_timeout_tv(http, &backstop)
         sweeper = LoopEvent(loop, repeating: true) { [unowned self] in self.sweep() }
         sweepTick = min(0.25, max(0.01, min(limits.keepAliveTimeout > 0 ? limits.keepAliveTimeout : 1, limits.requestTimeout) / 4))

@@ -65,8 +65,9 @@ final class BufferEvent {
 
     /// Read and write inactivity timeouts (nil: none).
     func setTimeouts(read: Double?, write: Double?) {
-        var r = timeval(seconds: read ?? 0)
-        var w = timeval(seconds: write ?? 0)
+        let base = bufferevent_get_base(bev)!
+        var r = read.map { timeval(commonSeconds: $0, base: base) } ?? timeval()
+        var w = write.map { timeval(commonSeconds: $0, base: base) } ?? timeval()
         withUnsafePointer(to: &r) { rp in
             withUnsafePointer(to: &w) { wp in
                 _ = bufferevent_set_timeouts(bev, read == nil ? nil : rp, write == nil ? nil : wp)

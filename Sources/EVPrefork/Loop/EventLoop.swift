@@ -101,4 +101,16 @@ extension timeval {
         let s = max(0, seconds)
         self.init(tv_sec: Int(s), tv_usec: Int((s - s.rounded(.down)) * 1_000_000))
     }
+
+    /// `seconds` as one of `base`'s common timeouts: libevent keeps the
+    /// events that use it in a queue ordered by deadline instead of its
+    /// min-heap. Every connection has the same inactivity timeout, and a
+    /// persistent event re-arms it on every read, so a heap would move one
+    /// entry down past log2(connections) others per request, touching their
+    /// memory; the queue appends at its tail. Falls back to a plain timeval
+    /// when the base has no room for another duration (it holds 256).
+    init(commonSeconds seconds: Double, base: OpaquePointer) {
+        var plain = timeval(seconds: seconds)
+        self = event_base_init_common_timeout(base, &plain)?.pointee ?? plain
+    }
 }

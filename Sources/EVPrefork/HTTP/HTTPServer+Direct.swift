@@ -179,9 +179,14 @@ extension HTTPServer {
     }
 
     /// Frees the connection on the next loop turn, outside libevent's callbacks.
+    ///
+    /// The server is found through `current`, not a weak capture: one weak
+    /// reference gives an object a side table for the rest of its life, and
+    /// every later retain and release of the server (several per request)
+    /// would take the runtime's slow path.
     private func closeSoon(_ c: Connection) {
-        after(0) { [weak self, weak c] in
-            guard let self, let c, self.connections[c.evcon] === c else { return }
+        after(0) { [weak c] in
+            guard let c, let server = HTTPServer.current, server.connections[c.evcon] === c else { return }
             evhttp_connection_free(c.evcon)
         }
     }

@@ -272,6 +272,59 @@ def test_chunked_responses(server, upstreams):
     assert resp.read() == b"one,two,three", "an HTTP/1.0 client gets the body delimited by close"
 
 
+def _read_until_close(sock):
+    data = b""
+    while True:
+        piece = sock.recv(65536)
+        if not piece:
+            return data
+        data += piece
+
+
+def test_http10_keepalive_client_and_a_body_of_unknown_length(server, upstreams):
+    """The body can only end with the connection: the answer says so, with no length at all."""
+    up = upstreams()
+    s = server(conf([up.spec]))
+    with socket.create_connection(("127.0.0.1", s.port), timeout=5) as c:
+        c.sendall(b"GET /chunked HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        head, _, body = _read_until_close(c).partition(b"\r\n\r\n")
+    lines = head.lower().split(b"\r\n")
+    assert b"connection: close" in lines
+    assert not any(h.startswith((b"content-length", b"transfer-encoding")) for h in lines), head
+    assert body == b"one,two,three"
+
+
+def test_http10_keepalive_client_keeps_its_connection_for_known_lengths(server, upstreams):
+    up = upstreams()
+    s = server(conf([up.spec]))
+    with socket.create_connection(("127.0.0.1", s.port), timeout=5) as c:
+        for n in (5, 7):
+            c.sendall(b"GET /big?n=%d HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" % n)
+            data = b""
+            while not data.endswith(bytes(range(n))):
+                data += c.recv(65536)
+            head = data.split(b"\r\n\r\n")[0].lower().split(b"\r\n")
+            assert b"connection: keep-alive" in head and b"content-length: %d" % n in head
+
+
+@pytest.mark.parametrize("code", [204, 304])
+def test_bodiless_answers_and_head_keep_the_connection(server, upstreams, code):
+    up = upstreams()
+    s = server(conf([up.spec]))
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
+    conn.request("GET", f"/code?c={code}")
+    r = conn.getresponse()
+    assert r.status == code and r.read() == b""
+    assert r.getheader("Transfer-Encoding") is None and r.getheader("ETag") == '"v1"'
+    conn.request("HEAD", "/big?n=100")
+    r = conn.getresponse()
+    assert r.status == 200 and r.getheader("Content-Length") == "100" and r.read() == b""
+    conn.request("GET", "/big?n=3")
+    r = conn.getresponse()
+    assert r.read() == bytes(range(3)), "the same connection serves on"
+    conn.close()
+
+
 def _rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:

@@ -8,6 +8,7 @@ Prints "ready PORT" (or "ready PATH") once listening. Endpoints:
   /chunked      a chunked answer in three pieces
   /stats        connections and requests seen so far
   /hop          answers with hop-by-hop headers the proxy must drop
+  /code?c=N     status N with no body and no Content-Length (204, 304)
 """
 import http.server
 import json
@@ -66,7 +67,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self.send_header("Content-Length", str(size))
                 self.end_headers()
-                left = size
+                left = size if self.command != "HEAD" else 0
                 while left:
                     piece = PATTERN[:min(left, len(PATTERN))]
                     self.wfile.write(piece)
@@ -99,6 +100,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if url.path.startswith("/stats"):
             with LOCK:
                 return self._send(200, json.dumps(STATS).encode(), [("Content-Type", "application/json")])
+        if url.path.startswith("/code"):
+            self.send_response(int(q.get("c", "204")))
+            self.send_header("ETag", '"v1"')
+            self.end_headers()
+            return
         if url.path.startswith("/hop"):
             return self._send(200, b"hop", [("Connection", "X-Secret"), ("X-Secret", "1"), ("Keep-Alive", "timeout=5"),
                                             ("Proxy-Authenticate", "Basic"), ("X-Kept", "yes"), ("Server", "upstream")])

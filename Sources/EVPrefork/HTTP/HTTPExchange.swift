@@ -23,7 +23,7 @@ public final class HTTPExchange {
     /// run time: a public stored property costs an exclusivity check (about
     /// 70 instructions) on every access, twice per request.
     var answered = false
-    nonisolated(unsafe) private static let scratch: OpaquePointer = evbuffer_new()!
+    nonisolated(unsafe) static let scratch: OpaquePointer = evbuffer_new()!
     /// For streamed answers (HTTPExchange+Streaming.swift): what the access log reports.
     var streamedStatus = 0
     var streamedBytes = 0

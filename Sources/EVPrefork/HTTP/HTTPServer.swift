@@ -376,20 +376,21 @@ final class HTTPServer {
             // the connection after it, the refusal is never sent (as nginx
             // drops what follows a closing response); otherwise it goes now,
             // before evhttp reads on and meets the client's EOF.
-            if let req, responseEndsConnection(req) { return }
+            if let req, Self.responseEndsConnection(req) { return }
             answerRefusal(connection)
         }
     }
 
     /// Whether evhttp closes the connection after this response (its send-done rule).
-    private func responseEndsConnection(_ req: UnsafeMutablePointer<evhttp_request>) -> Bool {
-        func says(_ headers: UnsafeMutablePointer<evkeyvalq>?, _ word: String) -> Bool {
+    static func responseEndsConnection(_ req: UnsafeMutablePointer<evhttp_request>) -> Bool {
+        // evhttp compares the first Connection value whole with "close", and its start with "keep-alive".
+        func says(_ headers: UnsafeMutablePointer<evkeyvalq>?, _ word: String, whole: Bool = true) -> Bool {
             guard let headers, let value = evhttp_find_header(headers, "Connection") else { return false }
-            return strcasecmp(value, word) == 0
+            return whole ? strcasecmp(value, word) == 0 : strncasecmp(value, word, word.utf8.count) == 0
         }
         let input = evhttp_request_get_input_headers(req)
         if says(input, "close") || says(evhttp_request_get_output_headers(req), "close") { return true }
-        return req.pointee.major == 1 && req.pointee.minor == 0 && !says(input, "keep-alive")
+        return req.pointee.major == 1 && req.pointee.minor == 0 && !says(input, "keep-alive", whole: false)
     }
 
     /// Runs `action` on this loop after `seconds`.

@@ -41,9 +41,12 @@ final class ProxyCall {
         self.loop = server.loop
         self.websocketTimeout = websocketTimeout
         let method = exchange.method
-        idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"].contains(method)
+        idempotent = switch method {
+        case "GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE": true
+        default: false
+        }
         let wantsUpgrade = method == "GET" && exchange.hasHeader("Upgrade")
-            && ProxyRequest.connectionTokens(exchange.requestHeaders).contains("upgrade")
+            && ProxyRequest.connectionTokens(exchange).contains { $0.elementsEqual("upgrade".utf8) }
         upgrade = wantsUpgrade ? exchange.header("Upgrade") : nil
     }
 
@@ -181,7 +184,7 @@ final class ProxyCall {
                 fail(502, "upstream sent an invalid response")
                 return
             }
-            if parsed.status == 101, upgrade != nil, parsed.value("upgrade") != nil {
+            if parsed.status == 101, upgrade != nil, parsed.fields.contains(where: { parsed.name(of: $0, is: "upgrade") }) {
                 startTunnel(c, head: bytes)
                 return
             }
@@ -195,12 +198,15 @@ final class ProxyCall {
             head = parsed
             framing = f
             if case .length(let n) = f { remaining = n }
-            var headers = ProxyRequest.responseHeaders(parsed, keepLength: f != .chunked && f != .untilClose)
-            if exchange.isHead, case .empty = f, let cl = parsed.value("content-length") {
-                headers.removeAll { $0.0.lowercased() == "content-length" }
-                headers.append(("Content-Length", cl))
+            let streamFraming: HTTPExchange.StreamFraming = switch f {
+            case .empty: .none
+            case .length: .length
+            case .chunked, .untilClose: .unknown
             }
-            exchange.startStreaming(status: parsed.status, headers: headers)
+            exchange.startStreaming(status: parsed.status, framing: streamFraming) { out in
+                // A HEAD answer or a 304 keeps the length the upstream gave, as nginx does.
+                ProxyRequest.appendResponseFields(parsed, keepLength: streamFraming != .unknown, to: out)
+            }
             if f == .empty { complete(keepAlive: true); return }
             if case .length(0) = f { complete(keepAlive: true); return }
         }
@@ -266,9 +272,8 @@ final class ProxyCall {
 
     private func canReuse(_ head: ResponseHead) -> Bool {
         guard framing != .untilClose, let c = upstream, evbuffer_get_length(c.stream.input) == 0 else { return false }
-        let tokens = head.connectionTokens
-        if tokens.contains("close") { return false }
-        return head.minor >= 1 || tokens.contains("keep-alive")
+        if head.connectionLists("close") { return false }
+        return head.minor >= 1 || head.connectionLists("keep-alive")
     }
 
     // MARK: - WebSocket and other upgrades

@@ -1,40 +1,33 @@
 /// The request as the upstream gets it: hop-by-hop headers gone (RFC 9110
 /// §7.6.1), the X-Forwarded-* family added, Host kept or replaced.
 enum ProxyRequest {
-    static let hopByHop: Set<String> = [
-        "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
-        "proxy-connection", "proxy-authenticate", "proxy-authorization",
-    ]
-    /// Headers we set ourselves, so the client's copies are dropped.
-    static let rewritten: Set<String> = [
-        "host", "content-length", "x-forwarded-for", "x-real-ip", "x-forwarded-proto", "x-forwarded-host",
-    ]
-
-    /// Names listed in Connection headers, lower-cased: hop-by-hop too.
-    static func connectionTokens(_ headers: [(String, String)]) -> Set<String> {
-        var out = Set<String>()
-        for (name, value) in headers where sameHeaderName(name, "connection") {
-            for token in value.utf8.split(separator: UInt8(ascii: ",")) {
-                var t = Array(token.drop { $0 == 32 || $0 == 9 })
-                while let last = t.last, last == 32 || last == 9 { t.removeLast() }
-                for i in t.indices where t[i] >= 65 && t[i] <= 90 { t[i] |= 0x20 }
-                out.insert(String(decoding: t, as: UTF8.self))
-            }
+    /// The names the request's Connection fields list, lower-cased.
+    static func connectionTokens(_ exchange: HTTPExchange) -> [[UInt8]] {
+        var tokens: [[UInt8]] = []
+        exchange.eachRequestField { name, value in
+            if asciiLowerEqual(name, "connection") { tokens += FieldNames.tokens(value) }
         }
-        return out
+        return tokens
     }
 
-    static func isHopByHop(_ lowerName: String, tokens: Set<String>) -> Bool {
-        hopByHop.contains(lowerName) || lowerName.hasPrefix("proxy-") || tokens.contains(lowerName)
-    }
-
-    /// The request head and body bytes, ready to write.
+    /// The request head and body bytes, ready to write. Fields are copied
+    /// as bytes: Strings per field would cost more than the rest of a
+    /// proxied request.
     static func build(_ exchange: HTTPExchange, route: Route, proxy: ProxyRoute, upstream: UpstreamAddress,
                       upgrade: String?) -> [UInt8] {
-        let headers = exchange.requestHeaders
-        let tokens = connectionTokens(headers)
-        // Built as bytes: String concatenation costs more than the rest of
-        // a proxied request.
+        var tokens: [[UInt8]] = []
+        var clientHost: [UInt8]?
+        var forwardedFor: [UInt8]?
+        exchange.eachRequestField { name, value in
+            if asciiLowerEqual(name, "connection") {
+                tokens += FieldNames.tokens(value)
+            } else if asciiLowerEqual(name, "host") {
+                if clientHost == nil { clientHost = Array(value) }
+            } else if asciiLowerEqual(name, "x-forwarded-for") {
+                if forwardedFor != nil { forwardedFor! += ", ".utf8 }
+                forwardedFor = (forwardedFor ?? []) + value
+            }
+        }
         var head: [UInt8] = []
         head.reserveCapacity(512)
         func add(_ s: String) { head.append(contentsOf: s.utf8) }
@@ -43,31 +36,30 @@ enum ProxyRequest {
         add(" ")
         add(target(exchange, route: route, strip: proxy.stripPrefix))
         add(" HTTP/1.1\r\n")
-        var clientHost: String?
-        var forwardedFor: String?
-        for (name, value) in headers {
-            if sameHeaderName(name, "host") { clientHost = clientHost ?? value; continue }
-            if sameHeaderName(name, "x-forwarded-for") { forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value; continue }
-            let lower = name.lowercased()
-            if rewritten.contains(lower) || isHopByHop(lower, tokens: tokens) { continue }
-            add(name); add(": "); add(value); add("\r\n")
+        exchange.eachRequestField { name, value in
+            if FieldNames.isRewrittenForUpstream(name) || FieldNames.isHopByHop(name, tokens: tokens) { return }
+            head.append(contentsOf: name); add(": "); head.append(contentsOf: value); add("\r\n")
         }
-        let upstreamHost: String
-        switch upstream {
-        case .tcp(let host, let port):
-            let h = host.contains(":") ? "[\(host)]" : host
-            upstreamHost = port == 80 ? h : "\(h):\(port)"
-        case .unix: upstreamHost = "localhost"
+        add("Host: ")
+        if proxy.preserveHost, let clientHost {
+            head.append(contentsOf: clientHost)
+        } else {
+            switch upstream {
+            case .tcp(let host, let port):
+                let h = host.contains(":") ? "[\(host)]" : host
+                add(port == 80 ? h : "\(h):\(port)")
+            case .unix: add("localhost")
+            }
         }
-        add("Host: "); add(proxy.preserveHost ? (clientHost ?? upstreamHost) : upstreamHost); add("\r\n")
+        add("\r\n")
         let remote = exchange.remoteAddress
         add("X-Forwarded-For: ")
-        if let forwardedFor { add(forwardedFor); add(", ") }
+        if let forwardedFor { head.append(contentsOf: forwardedFor); add(", ") }
         add(remote); add("\r\nX-Real-IP: "); add(remote); add("\r\nX-Forwarded-Proto: http\r\n")
-        if let clientHost { add("X-Forwarded-Host: "); add(clientHost); add("\r\n") }
+        if let clientHost { add("X-Forwarded-Host: "); head.append(contentsOf: clientHost); add("\r\n") }
         if let upgrade { add("Connection: upgrade\r\nUpgrade: "); add(upgrade); add("\r\n") }
         let body = exchange.body
-        if !body.isEmpty || ["POST", "PUT", "PATCH"].contains(exchange.method) {
+        if !body.isEmpty || exchange.isPost || exchange.method == "PUT" || exchange.method == "PATCH" {
             add("Content-Length: "); add(String(body.count)); add("\r\n")
         }
         add("\r\n")
@@ -98,14 +90,21 @@ enum ProxyRequest {
         return rest
     }
 
-    /// Response headers for the client: hop-by-hop ones and the upstream's
-    /// Date and Server go (we send our own, as nginx does).
-    static func responseHeaders(_ head: ResponseHead, keepLength: Bool) -> [(String, String)] {
-        let tokens = head.connectionTokens
-        return head.headers.filter { name, _ in
-            if sameHeaderName(name, "date") || sameHeaderName(name, "server") { return false }
-            if sameHeaderName(name, "content-length") { return keepLength }
-            return !isHopByHop(name.lowercased(), tokens: tokens)
+    /// The upstream's fields for the client: hop-by-hop ones and the
+    /// upstream's Date and Server go (we send our own, as nginx does), and
+    /// Content-Length unless `keepLength`.
+    static func appendResponseFields(_ head: ResponseHead, keepLength: Bool, to out: ReplyBytes) {
+        head.bytes.withUnsafeBytes { b in
+            for f in head.fields {
+                let name = UnsafeRawBufferPointer(rebasing: b[f.name])
+                if asciiLowerEqual(name, "date") || asciiLowerEqual(name, "server") { continue }
+                if asciiLowerEqual(name, "content-length") && !keepLength { continue }
+                if FieldNames.isHopByHop(name, tokens: head.connectionTokens) { continue }
+                out.append(name)
+                out.append(": ")
+                out.append(UnsafeRawBufferPointer(rebasing: b[f.value]))
+                out.append("\r\n")
+            }
         }
     }
 }

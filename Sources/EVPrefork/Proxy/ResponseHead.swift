@@ -1,26 +1,39 @@
-/// An upstream's status line and headers.
+/// An upstream's status line and header fields. The fields stay the bytes
+/// received, with their positions: a proxied answer's head is copied to the
+/// client field by field, and a String is made only when a value is asked for.
 struct ResponseHead {
-    var major: Int
-    var minor: Int
-    var status: Int
-    var reason: String
-    var headers: [(String, String)]
-    /// Names the Connection header lists (lower case), computed once.
-    var connectionTokens: Set<String> = []
-
-    /// The first value of a header; `name` in lower case.
-    func value(_ name: StaticString) -> String? {
-        headers.first { sameHeaderName($0.0, name) }?.1
+    /// A field's name and its value (without surrounding whitespace), as ranges of `bytes`.
+    struct Field {
+        let name: Range<Int>
+        let value: Range<Int>
     }
 
-    func values(_ name: StaticString) -> [String] {
-        headers.filter { sameHeaderName($0.0, name) }.map(\.1)
+    /// The head as received, status line to empty line.
+    let bytes: [UInt8]
+    let minor: Int
+    let status: Int
+    private(set) var fields: [Field] = []
+    /// The names the Connection fields list, lower-cased: hop-by-hop too.
+    private(set) var connectionTokens: [[UInt8]] = []
+
+    /// Whether field `f`'s name is `lower`, in any case.
+    func name(of f: Field, is lower: StaticString) -> Bool {
+        bytes[f.name].elementsEqualLowercased(lower)
+    }
+
+    /// The first value of a field; `name` in lower case.
+    func value(_ name: StaticString) -> String? {
+        fields.first { self.name(of: $0, is: name) }.map { String(decoding: bytes[$0.value], as: UTF8.self) }
+    }
+
+    /// Whether a Connection field lists `token` (lower case).
+    func connectionLists(_ token: StaticString) -> Bool {
+        connectionTokens.contains { $0[...].elementsEqualLowercased(token) }
     }
 
     /// Parses a head that ends with an empty line; nil when it is not HTTP/1.x.
-    /// Works on bytes: this runs once per proxied response.
     static func parse(_ bytes: [UInt8]) -> ResponseHead? {
-        bytes.withUnsafeBufferPointer { b -> ResponseHead? in
+        let parsed = bytes.withUnsafeBufferPointer { b -> (minor: Int, status: Int, fields: [Field])? in
             let n = b.count
             // "HTTP/1.x SSS[ reason]"
             guard n >= 12, b[0] == 72, b[1] == 84, b[2] == 84, b[3] == 80, b[4] == 47, b[5] == 49, b[6] == 46,
@@ -32,15 +45,10 @@ struct ResponseHead {
             }
             guard status >= 100 else { return nil }
             var i = 12
-            var lineEnd = i
-            while lineEnd < n && b[lineEnd] != 10 { lineEnd += 1 }
-            var reasonEnd = lineEnd
-            if reasonEnd > i && b[reasonEnd - 1] == 13 { reasonEnd -= 1 }
-            let reasonStart = i < reasonEnd && b[i] == 32 ? i + 1 : i
-            var head = ResponseHead(major: 1, minor: Int(b[7] - 48), status: status,
-                                    reason: String(decoding: UnsafeBufferPointer(rebasing: b[reasonStart..<max(reasonStart, reasonEnd)]), as: UTF8.self),
-                                    headers: [])
-            i = lineEnd + 1
+            while i < n && b[i] != 10 { i += 1 }
+            i += 1
+            var fields: [Field] = []
+            fields.reserveCapacity(12)
             while i < n {
                 var end = i
                 while end < n && b[end] != 10 { end += 1 }
@@ -55,29 +63,38 @@ struct ResponseHead {
                 while v < last && (b[v] == 32 || b[v] == 9) { v += 1 }
                 var w = last
                 while w > v && (b[w - 1] == 32 || b[w - 1] == 9) { w -= 1 }
-                head.headers.append((String(decoding: UnsafeBufferPointer(rebasing: b[i..<colon]), as: UTF8.self),
-                                     String(decoding: UnsafeBufferPointer(rebasing: b[v..<w]), as: UTF8.self)))
+                fields.append(Field(name: i..<colon, value: v..<w))
                 i = end + 1
             }
-            head.connectionTokens = ProxyRequest.connectionTokens(head.headers)
-            return head
+            return (Int(b[7] - 48), status, fields)
         }
+        guard let parsed else { return nil }
+        var head = ResponseHead(bytes: bytes, minor: parsed.minor, status: parsed.status, fields: parsed.fields)
+        for f in head.fields where head.name(of: f, is: "connection") {
+            head.connectionTokens += bytes.withUnsafeBytes { FieldNames.tokens(UnsafeRawBufferPointer(rebasing: $0[f.value])) }
+        }
+        return head
     }
 
     /// How the body is delimited, per RFC 9112 §6.3.
     func framing(requestWasHead: Bool) -> BodyFraming? {
         if requestWasHead || statusHasNoBody(status) { return .empty }
-        if let te = value("transfer-encoding") {
-            guard te.lowercased().split(separator: ",").last?.trimmingSpacesAndTabs() == "chunked" else { return nil }
+        if let te = fields.first(where: { name(of: $0, is: "transfer-encoding") }) {
+            // The final coding must be chunked (empty list elements do not count, RFC 9110 §5.6.1).
+            let codings = bytes.withUnsafeBytes { FieldNames.tokens(UnsafeRawBufferPointer(rebasing: $0[te.value])) }
+            guard codings.last?.elementsEqual("chunked".utf8) == true else { return nil }
             return .chunked
         }
-        let lengths = Set(values("content-length"))
-        if lengths.count > 1 { return nil }
-        if let cl = lengths.first {
-            guard !cl.isEmpty, cl.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let n = Int(cl) else { return nil }
-            return .length(n)
+        var length: ArraySlice<UInt8>?
+        for f in fields where name(of: f, is: "content-length") {
+            let v = bytes[f.value]
+            if let seen = length, !seen.elementsEqual(v) { return nil }  // conflicting lengths
+            length = v
         }
-        return .untilClose
+        guard let length else { return .untilClose }
+        guard !length.isEmpty, length.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+              let n = Int(String(decoding: length, as: UTF8.self)) else { return nil }
+        return .length(n)
     }
 }
 
@@ -86,21 +103,6 @@ enum BodyFraming: Equatable {
     case length(Int)
     case chunked
     case untilClose
-}
-
-/// ASCII case-insensitive header-name equality; `lower` is in lower case.
-/// No copies: header names are compared on every proxied request.
-func sameHeaderName(_ name: String, _ lower: StaticString) -> Bool {
-    let n = lower.utf8CodeUnitCount
-    return name.utf8.withContiguousStorageIfAvailable { a -> Bool in
-        guard a.count == n else { return false }
-        let b = lower.utf8Start
-        for i in 0..<n {
-            let c = a[i]
-            if (c >= 65 && c <= 90 ? c | 0x20 : c) != b[i] { return false }
-        }
-        return true
-    } ?? (name.lowercased() == lower.description)
 }
 
 extension Substring {

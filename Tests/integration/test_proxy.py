@@ -197,6 +197,25 @@ def test_idle_connections_above_keepalive_are_closed_after_a_second(server, upst
     assert up.stats()["connections"] <= 13
 
 
+def test_idle_upstream_connections_close_after_read_timeout(server, upstreams):
+    """As nginx's keepalive_timeout: a pooled connection idle for read_timeout is closed."""
+    up = upstreams()
+    s = server(conf([up.spec], read_timeout=1))
+    worker = s.wait_workers(1)[0]
+
+    def fds():
+        return len(os.listdir(f"/proc/{worker}/fd"))
+    base = fds()
+    assert requests.get(s.url("/echo"), headers={"Connection": "close"}, timeout=5).status_code == 200
+    wait_for(lambda: fds() == base + 1, timeout=0.5, what="the upstream connection waits in the pool")
+    t0 = time.monotonic()
+    wait_for(lambda: fds() == base, timeout=3, what="the idle upstream connection closed")
+    assert 0.5 < time.monotonic() - t0 < 2.5
+    before = up.stats()["connections"]
+    assert requests.get(s.url("/echo"), timeout=5).status_code == 200
+    assert up.stats()["connections"] == before + 2, "a new connection (and the stats request's own)"
+
+
 def test_keepalive_zero_opens_one_connection_per_request(server, upstreams):
     up = upstreams()
     s = server(conf([up.spec], extra_route="keepalive = 0"))

@@ -8,7 +8,7 @@ func asciiLowerEqual(_ a: UnsafeRawBufferPointer, _ lower: UnsafeRawBufferPointe
     guard a.count == lower.count else { return false }
     for k in 0..<a.count {
         let c = a[k]
-        if (c &- 65 < 26 ? c | 0x20 : c) != lower[k] { return false }
+        if FieldNames.folded(c) != lower[k] { return false }
     }
     return true
 }
@@ -25,8 +25,9 @@ extension ArraySlice<UInt8> {
 
 enum FieldNames {
     /// Hop-by-hop (RFC 9110 §7.6.1): the fixed list, any Proxy-*, or a name
-    /// a Connection field lists (`tokens`, lower case).
-    static func isHopByHop(_ n: UnsafeRawBufferPointer, tokens: [[UInt8]]) -> Bool {
+    /// the message's Connection fields list (`connection`, their values
+    /// joined by commas).
+    static func isHopByHop(_ n: UnsafeRawBufferPointer, connection: UnsafeRawBufferPointer) -> Bool {
         switch n.count {
         case 2: if asciiLowerEqual(n, "te") { return true }
         case 7: if asciiLowerEqual(n, "trailer") || asciiLowerEqual(n, "upgrade") { return true }
@@ -35,7 +36,7 @@ enum FieldNames {
         default: break
         }
         if n.count >= 6 && asciiLowerEqual(UnsafeRawBufferPointer(rebasing: n[0..<6]), "proxy-") { return true }
-        return tokens.contains { t in t.withUnsafeBytes { asciiLowerEqual(n, $0) } }
+        return list(connection, contains: n)
     }
 
     /// Fields the proxy writes itself, so the client's copies are dropped.
@@ -51,13 +52,43 @@ enum FieldNames {
         }
     }
 
-    /// The lower-cased, trimmed, non-empty elements of a comma-separated list (a Connection value).
-    static func tokens(_ value: UnsafeRawBufferPointer) -> [[UInt8]] {
-        value.split(separator: UInt8(ascii: ",")).compactMap { element in
-            var s = element
-            while let c = s.first, c == 32 || c == 9 { s = s.dropFirst() }
-            while let c = s.last, c == 32 || c == 9 { s = s.dropLast() }
-            return s.isEmpty ? nil : s.map { $0 &- 65 < 26 ? $0 | 0x20 : $0 }
+    /// Calls `body` with each element of a comma-separated list, trimmed,
+    /// empty ones skipped (RFC 9110 §5.6.1), until it returns false.
+    static func eachElement(_ list: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Bool) {
+        var i = 0
+        let n = list.count
+        while i < n {
+            var end = i
+            while end < n && list[end] != 44 { end += 1 }
+            var a = i
+            var b = end
+            while a < b && (list[a] == 32 || list[a] == 9) { a += 1 }
+            while b > a && (list[b - 1] == 32 || list[b - 1] == 9) { b -= 1 }
+            if b > a && !body(UnsafeRawBufferPointer(rebasing: list[a..<b])) { return }
+            i = end + 1
         }
     }
+
+    /// Whether `list` has an element equal to `token`, both in any case.
+    static func list(_ list: UnsafeRawBufferPointer, contains token: UnsafeRawBufferPointer) -> Bool {
+        var found = false
+        eachElement(list) { element in
+            found = element.count == token.count && zip(element, token).allSatisfy { folded($0) == folded($1) }
+            return !found
+        }
+        return found
+    }
+
+    static func list(_ list: UnsafeRawBufferPointer, contains token: StaticString) -> Bool {
+        self.list(list, contains: UnsafeRawBufferPointer(start: token.utf8Start, count: token.utf8CodeUnitCount))
+    }
+
+    /// The last element of a comma-separated list.
+    static func lastElement(_ list: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        var last: UnsafeRawBufferPointer?
+        eachElement(list) { last = $0; return true }
+        return last
+    }
+
+    static func folded(_ c: UInt8) -> UInt8 { c &- 65 < 26 ? c | 0x20 : c }
 }

@@ -4,7 +4,7 @@ import Glibc
 /// One client request on its way through a proxy route: choose an upstream,
 /// send, read the answer's head, then stream the body to the client with
 /// backpressure; retry on the next upstream where nginx would.
-final class ProxyCall {
+final class ProxyCall: UpstreamListener {
     private let exchange: HTTPExchange
     private let route: Route
     private let proxy: ProxyRoute
@@ -12,7 +12,7 @@ final class ProxyCall {
     private let loop: EventLoop
     private let server: HTTPServer
     private let websocketTimeout: Double
-    private var tried = Set<Int>()
+    private var tried = UpstreamPool.Tried()
     private var peer = 0
     private var upstream: UpstreamConnection?
     private var reused = false
@@ -30,6 +30,7 @@ final class ProxyCall {
     /// Pause reading the upstream when this much waits for the client.
     static let clientHighWater = 1 << 20
     static let maxHeadSize = 64 << 10
+    nonisolated(unsafe) private static let piece: OpaquePointer = evbuffer_new()!
 
     init(exchange: HTTPExchange, route: Route, proxy: ProxyRoute, pool: UpstreamPool, server: HTTPServer,
          websocketTimeout: Double) {
@@ -46,7 +47,7 @@ final class ProxyCall {
         default: false
         }
         let wantsUpgrade = method == "GET" && exchange.hasHeader("Upgrade")
-            && ProxyRequest.connectionTokens(exchange).contains { $0.elementsEqual("upgrade".utf8) }
+            && ProxyRequest.connectionList(exchange).withUnsafeBytes { FieldNames.list($0, contains: "upgrade") }
         upgrade = wantsUpgrade ? exchange.header("Upgrade") : nil
     }
 
@@ -89,15 +90,12 @@ final class ProxyCall {
     private func use(_ c: UpstreamConnection, reused: Bool) {
         upstream = c
         self.reused = reused
-        c.uses += 1
-        c.stream.onRead = { [unowned self] in self.readable() }
-        c.stream.onWrite = {}
-        c.stream.onEvent = { [unowned self] what in self.event(what) }
-        c.stream.setTimeouts(read: proxy.readTimeout, write: proxy.readTimeout)
-        c.stream.setReadHighWatermark(256 << 10)
-        c.stream.enable(read: true)
-        c.stream.writeNow(ProxyRequest.build(exchange, route: route, proxy: proxy, upstream: pool.peers[peer].address,
-                                             upgrade: upgrade))
+        c.carry(for: self, timeout: proxy.readTimeout)
+        let body = exchange.body
+        let head = ProxyRequest.head
+        ProxyRequest.writeHead(exchange, route: route, proxy: proxy, upstream: pool.peers[peer].address,
+                               upgrade: upgrade, bodyLength: body.count, into: head)
+        body.withUnsafeBytes { c.stream.writeNow(head.bytes, $0) }
     }
 
     /// Before any byte of an answer: try the next upstream if that is safe
@@ -118,6 +116,14 @@ final class ProxyCall {
     }
 
     // MARK: - the answer
+
+    func upstreamReadable(_ c: UpstreamConnection) {
+        if c === upstream { readable() }
+    }
+
+    func upstreamEvent(_ c: UpstreamConnection, _ what: Int16) {
+        if c === upstream { event(what) }
+    }
 
     private func event(_ what: Int16) {
         guard !done, let c = upstream else { return }
@@ -215,8 +221,9 @@ final class ProxyCall {
 
     private func forwardBody(_ input: OpaquePointer) {
         guard !done, !paused else { return }
-        let piece = evbuffer_new()!
-        defer { evbuffer_free(piece) }
+        // evhttp moves the piece's bytes to the client's buffer: one buffer serves every call.
+        let piece = Self.piece
+        defer { evbuffer_drain(piece, evbuffer_get_length(piece)) }
         var finished = false
         switch framing {
         case .length:
@@ -286,6 +293,7 @@ final class ProxyCall {
             return
         }
         client.stream.write(head)
+        c.listener = nil  // the tunnel wires the stream itself
         upstream = nil
         Tunnel(client: client, upstream: c, loop: loop, idleTimeout: websocketTimeout).start()
         finish()

@@ -1,71 +1,91 @@
 /// The request as the upstream gets it: hop-by-hop headers gone (RFC 9110
 /// §7.6.1), the X-Forwarded-* family added, Host kept or replaced.
 enum ProxyRequest {
-    /// The names the request's Connection fields list, lower-cased.
-    static func connectionTokens(_ exchange: HTTPExchange) -> [[UInt8]] {
-        var tokens: [[UInt8]] = []
+    /// The request's Connection fields' values joined by commas.
+    static func connectionList(_ exchange: HTTPExchange) -> [UInt8] {
+        var list: [UInt8] = []
         exchange.eachRequestField { name, value in
-            if asciiLowerEqual(name, "connection") { tokens += FieldNames.tokens(value) }
+            if asciiLowerEqual(name, "connection") {
+                if !list.isEmpty { list.append(44) }
+                list += value
+            }
         }
-        return tokens
+        return list
     }
 
-    /// The request head and body bytes, ready to write. Fields are copied
-    /// as bytes: Strings per field would cost more than the rest of a
-    /// proxied request.
-    static func build(_ exchange: HTTPExchange, route: Route, proxy: ProxyRoute, upstream: UpstreamAddress,
-                      upgrade: String?) -> [UInt8] {
-        var tokens: [[UInt8]] = []
-        var clientHost: [UInt8]?
+    /// Writes the request head for the upstream into `out`; the body goes
+    /// behind it as it is. Fields are copied as bytes: Strings per field
+    /// would cost more than the rest of a proxied request.
+    static func writeHead(_ exchange: HTTPExchange, route: Route, proxy: ProxyRoute, upstream: UpstreamAddress,
+                          upgrade: String?, bodyLength: Int, into out: ReplyBytes) {
+        var connection: [UInt8] = []
+        // Into the request's own storage, which outlives this call.
+        var clientHost: UnsafeRawBufferPointer?
         var forwardedFor: [UInt8]?
         exchange.eachRequestField { name, value in
             if asciiLowerEqual(name, "connection") {
-                tokens += FieldNames.tokens(value)
+                if !connection.isEmpty { connection.append(44) }
+                connection += value
             } else if asciiLowerEqual(name, "host") {
-                if clientHost == nil { clientHost = Array(value) }
+                if clientHost == nil { clientHost = value }
             } else if asciiLowerEqual(name, "x-forwarded-for") {
                 if forwardedFor != nil { forwardedFor! += ", ".utf8 }
                 forwardedFor = (forwardedFor ?? []) + value
             }
         }
-        var head: [UInt8] = []
-        head.reserveCapacity(512)
-        func add(_ s: String) { head.append(contentsOf: s.utf8) }
-        func add(_ s: StaticString) { head.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
-        add(exchange.method)
-        add(" ")
-        add(target(exchange, route: route, strip: proxy.stripPrefix))
-        add(" HTTP/1.1\r\n")
-        exchange.eachRequestField { name, value in
-            if FieldNames.isRewrittenForUpstream(name) || FieldNames.isHopByHop(name, tokens: tokens) { return }
-            head.append(contentsOf: name); add(": "); head.append(contentsOf: value); add("\r\n")
+        out.reset()
+        out.appendText(exchange.method)
+        out.append(" ")
+        out.appendText(target(exchange, route: route, strip: proxy.stripPrefix))
+        out.append(" HTTP/1.1\r\n")
+        connection.withUnsafeBytes { connection in
+            exchange.eachRequestField { name, value in
+                if FieldNames.isRewrittenForUpstream(name) || FieldNames.isHopByHop(name, connection: connection) { return }
+                out.append(name)
+                out.append(": ")
+                out.append(value)
+                out.append("\r\n")
+            }
         }
-        add("Host: ")
+        out.append("Host: ")
         if proxy.preserveHost, let clientHost {
-            head.append(contentsOf: clientHost)
+            out.append(clientHost)
         } else {
             switch upstream {
             case .tcp(let host, let port):
                 let h = host.contains(":") ? "[\(host)]" : host
-                add(port == 80 ? h : "\(h):\(port)")
-            case .unix: add("localhost")
+                out.appendText(port == 80 ? h : "\(h):\(port)")
+            case .unix: out.append("localhost")
             }
         }
-        add("\r\n")
+        out.append("\r\n")
         let remote = exchange.remoteAddress
-        add("X-Forwarded-For: ")
-        if let forwardedFor { head.append(contentsOf: forwardedFor); add(", ") }
-        add(remote); add("\r\nX-Real-IP: "); add(remote); add("\r\nX-Forwarded-Proto: http\r\n")
-        if let clientHost { add("X-Forwarded-Host: "); head.append(contentsOf: clientHost); add("\r\n") }
-        if let upgrade { add("Connection: upgrade\r\nUpgrade: "); add(upgrade); add("\r\n") }
-        let body = exchange.body
-        if !body.isEmpty || exchange.isPost || exchange.method == "PUT" || exchange.method == "PATCH" {
-            add("Content-Length: "); add(String(body.count)); add("\r\n")
+        out.append("X-Forwarded-For: ")
+        if let forwardedFor { out.append(forwardedFor); out.append(", ") }
+        out.appendText(remote)
+        out.append("\r\nX-Real-IP: ")
+        out.appendText(remote)
+        out.append("\r\nX-Forwarded-Proto: http\r\n")
+        if let clientHost {
+            out.append("X-Forwarded-Host: ")
+            out.append(clientHost)
+            out.append("\r\n")
         }
-        add("\r\n")
-        head.append(contentsOf: body)
-        return head
+        if let upgrade {
+            out.append("Connection: upgrade\r\nUpgrade: ")
+            out.appendText(upgrade)
+            out.append("\r\n")
+        }
+        if bodyLength > 0 || exchange.isPost || exchange.method == "PUT" || exchange.method == "PATCH" {
+            out.append("Content-Length: ")
+            out.appendDecimal(Int64(bodyLength))
+            out.append("\r\n")
+        }
+        out.append("\r\n")
     }
+
+    /// One buffer per worker for the heads written to upstreams.
+    nonisolated(unsafe) static let head = ReplyBytes(capacity: 1024)
 
     /// The raw target, with the route's prefix removed when `strip`. The
     /// route matched the normalised path; when the raw one spells the prefix
@@ -95,15 +115,17 @@ enum ProxyRequest {
     /// Content-Length unless `keepLength`.
     static func appendResponseFields(_ head: ResponseHead, keepLength: Bool, to out: ReplyBytes) {
         head.bytes.withUnsafeBytes { b in
-            for f in head.fields {
-                let name = UnsafeRawBufferPointer(rebasing: b[f.name])
-                if asciiLowerEqual(name, "date") || asciiLowerEqual(name, "server") { continue }
-                if asciiLowerEqual(name, "content-length") && !keepLength { continue }
-                if FieldNames.isHopByHop(name, tokens: head.connectionTokens) { continue }
-                out.append(name)
-                out.append(": ")
-                out.append(UnsafeRawBufferPointer(rebasing: b[f.value]))
-                out.append("\r\n")
+            head.connection.withUnsafeBytes { connection in
+                for f in head.fields {
+                    let name = UnsafeRawBufferPointer(rebasing: b[f.name])
+                    if asciiLowerEqual(name, "date") || asciiLowerEqual(name, "server") { continue }
+                    if asciiLowerEqual(name, "content-length") && !keepLength { continue }
+                    if FieldNames.isHopByHop(name, connection: connection) { continue }
+                    out.append(name)
+                    out.append(": ")
+                    out.append(UnsafeRawBufferPointer(rebasing: b[f.value]))
+                    out.append("\r\n")
+                }
             }
         }
     }

@@ -13,8 +13,9 @@ struct ResponseHead {
     let minor: Int
     let status: Int
     private(set) var fields: [Field] = []
-    /// The names the Connection fields list, lower-cased: hop-by-hop too.
-    private(set) var connectionTokens: [[UInt8]] = []
+    /// The Connection fields' values joined by commas (most answers have one
+    /// or none): the names they list are hop-by-hop too.
+    private(set) var connection: [UInt8] = []
 
     /// Whether field `f`'s name is `lower`, in any case.
     func name(of f: Field, is lower: StaticString) -> Bool {
@@ -26,9 +27,9 @@ struct ResponseHead {
         fields.first { self.name(of: $0, is: name) }.map { String(decoding: bytes[$0.value], as: UTF8.self) }
     }
 
-    /// Whether a Connection field lists `token` (lower case).
+    /// Whether a Connection field lists `token`.
     func connectionLists(_ token: StaticString) -> Bool {
-        connectionTokens.contains { $0[...].elementsEqualLowercased(token) }
+        connection.withUnsafeBytes { FieldNames.list($0, contains: token) }
     }
 
     /// Parses a head that ends with an empty line; nil when it is not HTTP/1.x.
@@ -71,7 +72,8 @@ struct ResponseHead {
         guard let parsed else { return nil }
         var head = ResponseHead(bytes: bytes, minor: parsed.minor, status: parsed.status, fields: parsed.fields)
         for f in head.fields where head.name(of: f, is: "connection") {
-            head.connectionTokens += bytes.withUnsafeBytes { FieldNames.tokens(UnsafeRawBufferPointer(rebasing: $0[f.value])) }
+            if !head.connection.isEmpty { head.connection.append(44) }
+            head.connection += bytes[f.value]
         }
         return head
     }
@@ -81,8 +83,8 @@ struct ResponseHead {
         if requestWasHead || statusHasNoBody(status) { return .empty }
         if let te = fields.first(where: { name(of: $0, is: "transfer-encoding") }) {
             // The final coding must be chunked (empty list elements do not count, RFC 9110 §5.6.1).
-            let codings = bytes.withUnsafeBytes { FieldNames.tokens(UnsafeRawBufferPointer(rebasing: $0[te.value])) }
-            guard codings.last?.elementsEqual("chunked".utf8) == true else { return nil }
+            let final = bytes.withUnsafeBytes { FieldNames.lastElement(UnsafeRawBufferPointer(rebasing: $0[te.value])) }
+            guard let final, asciiLowerEqual(final, "chunked") else { return nil }
             return .chunked
         }
         var length: ArraySlice<UInt8>?

@@ -3,7 +3,7 @@ import Glibc
 
 /// One proxy route's upstreams in one worker: round-robin, passive health
 /// (nginx's max_fails / fail_timeout) and the idle keep-alive connections.
-final class UpstreamPool {
+final class UpstreamPool: UpstreamListener {
     final class Peer {
         let address: UpstreamAddress
         var storage = sockaddr_storage()
@@ -55,9 +55,31 @@ final class UpstreamPool {
         }
     }
 
+    /// The peers one request has tried: a bit each, so a call allocates no
+    /// set (a list of more than 64 upstreams keeps the rest in one).
+    struct Tried {
+        private var bits: UInt64 = 0
+        private var beyond = Set<Int>()
+        private(set) var count = 0
+
+        func contains(_ i: Int) -> Bool { i < 64 ? bits & (1 << UInt64(i)) != 0 : beyond.contains(i) }
+
+        mutating func insert(_ i: Int) {
+            guard !contains(i) else { return }
+            if i < 64 { bits |= 1 << UInt64(i) } else { beyond.insert(i) }
+            count += 1
+        }
+
+        mutating func remove(_ i: Int) {
+            guard contains(i) else { return }
+            if i < 64 { bits &= ~(1 << UInt64(i)) } else { beyond.remove(i) }
+            count -= 1
+        }
+    }
+
     /// The next usable peer in turn, skipping those tried already and those
     /// marked down. A lone upstream is never marked down (as in nginx).
-    func pick(now: Double, excluding tried: Set<Int>) -> Int? {
+    func pick(now: Double, excluding tried: Tried) -> Int? {
         for step in 0..<peers.count {
             let i = (cursor + step) % peers.count
             guard !tried.contains(i), peers[i].resolved else { continue }
@@ -115,11 +137,21 @@ final class UpstreamPool {
         peer.idle.append(c)
         if peer.idle.count > route.keepalive && !trimScheduled {
             trimScheduled = true
-            LoopEvent.once(c.loop, after: Self.trimDelay) { [weak self] in self?.trim() }
+            // The pool lives as long as its route; a weak capture would give
+            // it a side table and slow every later retain of it.
+            LoopEvent.once(c.loop, after: Self.trimDelay) { [self] in trim() }
         }
-        c.park { [weak self, weak c] in
-            guard let self, let c else { return }
-            self.peers[i].idle.removeAll { $0 === c }
-        }
+        c.park(in: self, peer: i)
+    }
+
+    /// An idle connection heard from its upstream: closed, or a protocol
+    /// error either way. It leaves the pool.
+    func upstreamReadable(_ c: UpstreamConnection) { drop(c) }
+
+    func upstreamEvent(_ c: UpstreamConnection, _ what: Int16) { drop(c) }
+
+    private func drop(_ c: UpstreamConnection) {
+        c.discard()
+        peers[c.peer].idle.removeAll { $0 === c }
     }
 }

@@ -272,6 +272,13 @@ def test_upstream_dying_mid_body_breaks_the_response(server, upstreams):
     assert resp.status == 200 and resp.getheader("Content-Length") == "2000"
     with pytest.raises(http.client.IncompleteRead):
         resp.read()
+    # The head alone, then the upstream closes: the client still gets the head, then the close.
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=5)
+    conn.request("GET", "/die?n=0&promise=10")
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.getheader("Content-Length") == "10"
+    with pytest.raises(http.client.IncompleteRead):
+        resp.read()
     assert requests.get(s.url("/echo"), timeout=5).status_code == 200
 
 

@@ -4,7 +4,7 @@ Prints "ready PORT" (or "ready PATH") once listening. Endpoints:
   /echo...      JSON of method, path, headers and body (base64-free: latin-1 text)
   /big?n=N[&chunked=1]   N bytes of a repeating pattern, by Content-Length or chunked
   /sleep?s=S    answers after S seconds
-  /die?n=N      promises N*2 bytes, sends N, then closes
+  /die?n=N[&promise=P]  promises N*2 (or P) bytes, sends N, then closes
   /chunked      a chunked answer in three pieces
   /stats        connections and requests seen so far
   /hop          answers with hop-by-hop headers the proxy must drop
@@ -79,7 +79,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if url.path.startswith("/die"):
             size = int(q.get("n", "1000"))
             self.send_response(200)
-            self.send_header("Content-Length", str(size * 2))
+            self.send_header("Content-Length", q.get("promise", str(size * 2)))
             self.end_headers()
             self.wfile.write(PATTERN[:size])
             self.wfile.flush()

@@ -59,8 +59,10 @@ extension HTTPExchange {
         case unknown
     }
 
-    /// Sends the status line, Server, Date, the fields `appendFields` writes,
-    /// and the framing and Connection fields `framing` calls for.
+    /// Queues the status line, Server, Date, the fields `appendFields`
+    /// writes, and the framing and Connection fields `framing` calls for.
+    /// The head goes out with the first piece of the body, or at the end
+    /// (`flushStreamed` sends it alone).
     ///
     /// The head is written here, as direct answers are, rather than by
     /// evhttp_send_reply_start: evhttp stores each field in a list (three
@@ -76,6 +78,8 @@ extension HTTPExchange {
             respond(status: 500)
             return
         }
+        streamedStatus = status
+        guard let output = clientOutput(request) else { return }  // the client is gone
         let out = ReplyBytes.shared
         out.reset()
         Self.appendStatusLine(out, status)
@@ -95,35 +99,63 @@ extension HTTPExchange {
             out.append("Connection: keep-alive\r\n")
         }
         out.append("\r\n")
-        streamedStatus = status
-        // The head goes out as evhttp's first chunk, unframed, which also puts
-        // the connection in evhttp's writing state. evhttp sends no chunk of
-        // an answer without a body: for those it is told of a GET answered 200.
-        let piece = Self.scratch
-        evbuffer_add(piece, out.base, out.count)
-        let command = request.pointee.type
-        request.pointee.chunked = 0
-        request.pointee.response_code = framing == .none ? 200 : Int32(status)
-        if framing == .none { request.pointee.type = EVHTTP_REQ_GET }
-        evhttp_send_reply_chunk(request, piece)
-        evbuffer_drain(piece, evbuffer_get_length(piece))
-        request.pointee.type = command
         request.pointee.response_code = Int32(status)
         request.pointee.chunked = chunked ? 1 : 0
+        evbuffer_add(output, out.base, out.count)
     }
 
-    /// Moves `buffer`'s bytes (no copy) to the client. `drained` runs once
-    /// the client's output buffer has been written out.
-    func streamChunk(_ buffer: OpaquePointer, drained: (() -> Void)? = nil) {
+    /// Moves `buffer`'s bytes (no copy) to the client, as a chunk when the
+    /// answer is chunked. `drained` runs once the client's output buffer has
+    /// been written out. The `last` piece is only queued: endStreaming
+    /// writes it with the end of the answer.
+    func streamChunk(_ buffer: OpaquePointer, last: Bool = false, drained: (() -> Void)? = nil) {
         guard !responded, let request = evRequest else { return }
-        streamedBytes += evbuffer_get_length(buffer)
-        if let drained {
+        let n = evbuffer_get_length(buffer)
+        streamedBytes += n
+        if last && drained == nil {
+            guard let output = clientOutput(request), n > 0 else { return }
+            if request.pointee.chunked != 0 { appendChunkSize(output, n) }
+            evbuffer_add_buffer(output, buffer)
+            if request.pointee.chunked != 0 { evbuffer_add(output, "\r\n", 2) }
+        } else if let drained {
             let box = Unmanaged.passRetained(DrainBox(drained)).toOpaque()
             evhttp_send_reply_chunk_with_cb(request, buffer, drainTrampoline, box)
             // evhttp forgets the callback if the connection goes; a leaked box
             // is the price of never calling into freed memory.
         } else {
             evhttp_send_reply_chunk(request, buffer)
+        }
+    }
+
+    /// Sends what is queued for the client as far as the socket takes it
+    /// now: a head whose body has not begun to arrive.
+    func flushStreamed() {
+        guard !responded, let request = evRequest, let evcon = evhttp_request_get_connection(request),
+              let bev = evhttp_connection_get_bufferevent(evcon) else { return }
+        flushOutputNow(bev)
+    }
+
+    private func clientOutput(_ request: UnsafeMutablePointer<evhttp_request>) -> OpaquePointer? {
+        guard let evcon = evhttp_request_get_connection(request),
+              let bev = evhttp_connection_get_bufferevent(evcon) else { return nil }
+        return bufferevent_get_output(bev)
+    }
+
+    /// "<hex size>\r\n", as evhttp frames a chunk.
+    private func appendChunkSize(_ output: OpaquePointer, _ n: Int) {
+        var line: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 16 digits and CRLF fit
+        withUnsafeMutableBytes(of: &line) { p in
+            var i = p.count - 2
+            p[i] = 13
+            p[i + 1] = 10
+            var v = n
+            repeat {
+                i -= 1
+                let d = UInt8(v & 15)
+                p[i] = d < 10 ? 48 + d : 87 + d
+                v >>= 4
+            } while v > 0
+            evbuffer_add(output, p.baseAddress! + i, p.count - i)
         }
     }
 
@@ -155,7 +187,15 @@ extension HTTPExchange {
             evbuffer_add(output, "0\r\n\r\n", 5)
             request.pointee.chunked = 0
         }
+        pushOut(bev)
+    }
+
+    /// Writes what the socket takes now. The rest goes with EV_WRITE,
+    /// evhttp's write callback then ending the request: what startStreaming
+    /// and a last piece queued did not turn it on.
+    private func pushOut(_ bev: OpaquePointer) {
         flushOutputNow(bev)
+        if evbuffer_get_length(bufferevent_get_output(bev)) > 0 { bufferevent_enable(bev, Int16(EV_WRITE)) }
     }
 
     /// The body cannot be completed (the upstream died): the client must see
@@ -166,9 +206,10 @@ extension HTTPExchange {
         guard !responded, let request = evRequest else { return }
         answered = true
         logAccess(status: streamedStatus, bodyBytes: streamedBytes)
-        if evhttp_request_get_connection(request) != nil {
+        if let evcon = evhttp_request_get_connection(request) {
             request.pointee.chunked = 0
             evhttp_add_header(evhttp_request_get_output_headers(request), "Connection", "close")
+            if let bev = evhttp_connection_get_bufferevent(evcon) { pushOut(bev) }
         }
         evhttp_send_reply_end(request)
     }

@@ -206,7 +206,7 @@ public final class HTTPExchange {
             return
         }
         let out = evhttp_request_get_output_headers(request)
-        evhttp_add_header(out, ("Server" as StaticString).cString, serverHeaderC)
+        Self.addServerAndDate(out)
         var hasType = false
         for (name, value) in headers {
             if !hasType && asciiCaseEqual(name, "content-type") { hasType = true }
@@ -374,10 +374,17 @@ public final class HTTPExchange {
 
     private func startFileReply(status: Int, contentLength: Int64, bodyBytes: Int) {
         answered = true
-        addResponseHeader("Server", serverHeader)
+        if let request = evRequest { Self.addServerAndDate(evhttp_request_get_output_headers(request)) }
         if closeAfterResponse { addResponseHeader("Connection", "close") }
         withHeaderValue(capacity: 24, { $0.appendDecimal(contentLength) }) { addResponseHeader("Content-Length", $0) }
         logAccess(status: status, bodyBytes: bodyBytes)
+    }
+
+    /// For a head evhttp writes: Server, and Date, which evhttp puts on
+    /// HTTP/1.1 answers only and formats per answer; ours is made once a second.
+    private static func addServerAndDate(_ out: UnsafeMutablePointer<evkeyvalq>?) {
+        evhttp_add_header(out, ("Server" as StaticString).cString, serverHeaderC)
+        ErrorPage.currentDate().withCString { _ = evhttp_add_header(out, ("Date" as StaticString).cString, $0) }
     }
 
     /// `http://host[:port]` for an absolute redirect, built as nginx builds

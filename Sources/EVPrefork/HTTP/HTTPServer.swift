@@ -322,11 +322,6 @@ final class HTTPServer {
         // HTTP/1.2 and later minors are HTTP/1.1 to us, and the answer says
         // 1.1 (RFC 9110 §6.2); evhttp would echo the client's version.
         if req.pointee.minor > 1 { req.pointee.minor = 1 }
-        // Every answer has a Date (evhttp dates HTTP/1.1 answers only), made
-        // once a second here rather than formatted per answer by evhttp.
-        ErrorPage.currentDate().withCString {
-            _ = evhttp_add_header(evhttp_request_get_output_headers(req), ("Date" as StaticString).cString, $0)
-        }
         let connection = evhttp_request_get_connection(req).flatMap { connections[$0] }
         let started = connection.map { $0.state == .receiving ? $0.since : loop.now } ?? loop.now
         if let connection {

@@ -251,8 +251,10 @@ final class ProxyCall: UpstreamListener {
                 upstream?.stream.disable(read: true)
                 exchange.streamChunk(piece) { [weak self] in self?.resume() }
             } else {
-                exchange.streamChunk(piece)
+                exchange.streamChunk(piece, last: finished)
             }
+        } else if !finished {
+            exchange.flushStreamed()  // the head, before a body that is late
         }
         if finished { complete(keepAlive: true) }
     }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// An upstream's status line and header fields. The fields stay the bytes
 /// received, with their positions: a proxied answer's head is copied to the
 /// client field by field, and a String is made only when a value is asked for.
@@ -45,19 +47,21 @@ struct ResponseHead {
                 status = status * 10 + Int(b[i] - 48)
             }
             guard status >= 100 else { return nil }
-            var i = 12
-            while i < n && b[i] != 10 { i += 1 }
-            i += 1
+            let base = b.baseAddress!
+            // memchr finds line ends and colons a word at a time.
+            func find(_ byte: UInt8, from: Int, to: Int) -> Int {
+                guard to > from, let p = memchr(base + from, Int32(byte), to - from) else { return to }
+                return UnsafePointer<UInt8>(p.assumingMemoryBound(to: UInt8.self)) - base
+            }
+            var i = find(10, from: 12, to: n) + 1
             var fields: [Field] = []
             fields.reserveCapacity(12)
             while i < n {
-                var end = i
-                while end < n && b[end] != 10 { end += 1 }
+                let end = find(10, from: i, to: n)
                 var last = end
                 if last > i && b[last - 1] == 13 { last -= 1 }
                 if last == i { break }  // the empty line
-                var colon = i
-                while colon < last && b[colon] != 58 { colon += 1 }
+                let colon = find(58, from: i, to: last)
                 guard colon < last, colon > i else { return nil }
                 for k in i..<colon where b[k] == 32 || b[k] == 9 { return nil }
                 var v = colon + 1

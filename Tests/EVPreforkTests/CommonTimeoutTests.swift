@@ -23,8 +23,15 @@ final class CommonTimeoutTests: XCTestCase {
         return (stream, fds[1])
     }
 
-    func testReadTimeoutFiresAfterItsDuration() throws {
+    /// Runs `body` with a loop that outlives everything `body` made on it:
+    /// an optimized build may release a local as soon as it is last used,
+    /// and a bufferevent freed after its event base is a crash.
+    private func withLoop(_ body: (EventLoop) throws -> Void) throws {
         let loop = try EventLoop()
+        try withExtendedLifetime(loop) { try body(loop) }
+    }
+
+    func testReadTimeoutFiresAfterItsDuration() throws { try withLoop { loop in
         let (stream, peer) = try reader(loop, seconds: 0.15)
         defer { close(peer) }
         let start = monotonic()
@@ -33,21 +40,21 @@ final class CommonTimeoutTests: XCTestCase {
             fired = (flags, self.monotonic() - start)
             loop.stop()
         }
-        loop.run()
+        withExtendedLifetime(stream) { loop.run() }
         let (flags, at) = try XCTUnwrap(fired)
         XCTAssertEqual(flags, Int16(BEV_EVENT_READING | BEV_EVENT_TIMEOUT))
         XCTAssertGreaterThanOrEqual(at, 0.14)
         XCTAssertLessThan(at, 0.6)
-    }
+    } }
 
-    func testBytesReadPushTheTimeoutBack() throws {
-        let loop = try EventLoop()
+    func testBytesReadPushTheTimeoutBack() throws { try withLoop { loop in
         let (stream, peer) = try reader(loop, seconds: 0.2)
         defer { close(peer) }
         let start = monotonic()
         var reads = 0
+        let input = stream.input
         stream.onRead = {
-            evbuffer_drain(stream.input, evbuffer_get_length(stream.input))
+            evbuffer_drain(input, evbuffer_get_length(input))
             reads += 1
         }
         var firedAt: Double?
@@ -59,15 +66,14 @@ final class CommonTimeoutTests: XCTestCase {
         for delay in [0.1, 0.2] {
             LoopEvent.once(loop, after: delay) { _ = write(peer, "x", 1) }
         }
-        loop.run()
+        withExtendedLifetime(stream) { loop.run() }
         XCTAssertEqual(reads, 2)
         let at = try XCTUnwrap(firedAt)
         XCTAssertGreaterThanOrEqual(at, 0.39)
         XCTAssertLessThan(at, 0.9)
-    }
+    } }
 
-    func testDifferentDurationsOnOneLoopFireInTheirOrder() throws {
-        let loop = try EventLoop()
+    func testDifferentDurationsOnOneLoopFireInTheirOrder() throws { try withLoop { loop in
         let (slow, slowPeer) = try reader(loop, seconds: 0.3)
         let (fast, fastPeer) = try reader(loop, seconds: 0.1)
         defer { close(slowPeer); close(fastPeer) }
@@ -77,12 +83,11 @@ final class CommonTimeoutTests: XCTestCase {
             order.append("slow")
             loop.stop()
         }
-        loop.run()
+        withExtendedLifetime((slow, fast)) { loop.run() }
         XCTAssertEqual(order, ["fast", "slow"])
-    }
+    } }
 
-    func testPastLibeventsLimitADurationIsAPlainTimeval() throws {
-        let loop = try EventLoop()
+    func testPastLibeventsLimitADurationIsAPlainTimeval() throws { try withLoop { loop in
         // libevent keeps at most 256 common durations per base.
         for i in 1...300 {
             let seconds = Double(i) / 100
@@ -96,5 +101,5 @@ final class CommonTimeoutTests: XCTestCase {
                 XCTAssertEqual(t.tv_usec, plain.tv_usec, "no room left: a plain timeval")
             }
         }
-    }
+    } }
 }

@@ -55,6 +55,12 @@ SCENARIOS = [
     ("static-1m", "/static/1m.bin", 64, SERVERS, 3),
     ("proxy", "/proxy/hello", 64, ["evprefork", "nginx", "hypnotoad"], 3),
 ]
+# Rounds of evprefork and nginx alone after the full rounds, where the two are
+# within the machine's noise of each other (one server moves 10-30% between
+# rounds here): the median of their per-round ratios needs more pairs than the
+# other servers need rounds. The order alternates.
+PAIR_ROUNDS = {"fixed": 4, "fixed-c256": 4}
+PAIR = ["evprefork", "nginx"]
 # Request headers wrk adds in a scenario: "fixed-close" opens a new connection per
 # request, as clients without keep-alive do (and nginx's proxy by default).
 HEADERS = {"fixed-close": ["Connection: close"]}
@@ -569,9 +575,10 @@ class Bench:
             want = FIXED if path in ("/fixed", "/proxy/hello") else \
                 (self.tmp / "www" / path.lstrip("/")).read_bytes()
             rounds = 1 if self.quick else rounds
+            pair_rounds = 0 if self.quick else PAIR_ROUNDS.get(name, 0)
             res = self.results["scenarios"][name] = {
-                "path": path, "connections": conns, "rounds": rounds, "duration_s": self.duration,
-                "servers": {}}
+                "path": path, "connections": conns, "rounds": rounds, "pair_rounds": pair_rounds,
+                "duration_s": self.duration, "servers": {}}
             live = []
             for s in servers:
                 entry = res["servers"][s] = {"runs": []}
@@ -585,8 +592,11 @@ class Bench:
             headers = HEADERS.get(name, ())
             for s in live:
                 self.wrk(self.ports[s], path, conns, 1, headers=headers)
-            for r in range(rounds):
-                order = live[r % len(live):] + live[:r % len(live)] if live else []
+            pair = [s for s in PAIR if s in live]
+            plan = [(r, live[r % len(live):] + live[:r % len(live)]) for r in range(rounds)] if live else []
+            if len(pair) == 2:
+                plan += [(rounds + r, pair if r % 2 else pair[::-1]) for r in range(pair_rounds)]
+            for r, order in plan:
                 for s in order:
                     up0 = self.tree_ticks("upstream") if name == "proxy" else None
                     cpu0, wrk0, busy0 = self.tree_ticks(s), children_cpu(), busy_ticks()
@@ -594,7 +604,7 @@ class Bench:
                     self.add_cpu(run, s, cpu0, wrk0, busy0, up0)
                     run["bytes_per_response"] = run["bytes"] / run["requests"] if run["requests"] else 0
                     res["servers"][s]["runs"].append(run)
-                    log(f"{name} round {r + 1}/{rounds} {s:10s} {run['rps']:10.0f} req/s  "
+                    log(f"{name} round {r + 1}/{len(plan)} {s:10s} {run['rps']:10.0f} req/s  "
                         f"p99 {run['p99_ms']:7.2f} ms  errors {run['errors']}  "
                         f"CPU cores: server {run['server_cores']}, wrk {run['client_cores']}, "
                         f"other {run['other_cores']}")
@@ -958,14 +968,18 @@ def ws_ratio(res, mode, anchor="hypnotoad"):
 def goals(res):
     out = []
 
-    def line(text, value, need, missing, reach=None):
+    def line(text, value, need, missing, reach=None, rounds=None):
         """`reach`: for a goal against hypnotoad, (the rate the goal needs, the
         fastest any server reached here, which): shown when the goal is missed,
-        so a goal beyond this machine is told from one evprefork falls short of."""
+        so a goal beyond this machine is told from one evprefork falls short of.
+        `rounds`: the per-round ratios, whose spread is shown."""
         if value is None:
             out.append({"goal": text, "status": "n/a", "detail": missing})
             return
         detail = f"{value:.2f}×"
+        if rounds and len(rounds) > 1:
+            above = sum(1 for x in rounds if x >= need)
+            detail += f", per round {min(rounds):.2f}–{max(rounds):.2f}, {above} of {len(rounds)} at or above"
         if value < need and reach:
             needed, best, who = reach
             detail += f"; {need:g}× hypnotoad is {needed:,.0f}/s, the fastest server here reached " \
@@ -988,12 +1002,19 @@ def goals(res):
                if s in ("evprefork", anchor) and not e.get("ok")]
         return "; ".join(bad) or "not measured"
 
+    def per_round(scenario, anchor):
+        r = res["scenarios"].get(scenario, {}).get("ratios", {}).get(anchor)
+        return r["per_round"] if r else None
+
+    def against_nginx(text, sc, need):
+        line(text, ratio(res, sc, "nginx"), need, why(sc, "nginx"), rounds=per_round(sc, "nginx"))
+
     for sc, label in (("fixed", "fixed answer"), ("fixed-c256", "fixed answer, 256 connections")):
         line(f"{label} ≥ 0.95× C evhttp", ratio(res, sc, "c-evhttp"), 0.95, why(sc, "c-evhttp"))
-        line(f"{label} ≥ 1.0× nginx", ratio(res, sc, "nginx"), 1.0, why(sc, "nginx"))
-    line("static 1 KiB ≥ 1.0× nginx", ratio(res, "static-1k", "nginx"), 1.0, why("static-1k", "nginx"))
-    line("static 1 MiB ≥ 0.9× nginx", ratio(res, "static-1m", "nginx"), 0.9, why("static-1m", "nginx"))
-    line("proxy ≥ 1.0× nginx", ratio(res, "proxy", "nginx"), 1.0, why("proxy", "nginx"))
+        against_nginx(f"{label} ≥ 1.0× nginx", sc, 1.0)
+    against_nginx("static 1 KiB ≥ 1.0× nginx", "static-1k", 1.0)
+    against_nginx("static 1 MiB ≥ 0.9× nginx", "static-1m", 0.9)
+    against_nginx("proxy ≥ 1.0× nginx", "proxy", 1.0)
     for sc, _, _, servers, _ in SCENARIOS:
         if "hypnotoad" in servers:
             line(f"{TITLES[sc]} ≥ 5× hypnotoad", ratio(res, sc, "hypnotoad"), 5.0, why(sc, "hypnotoad"),
@@ -1041,7 +1062,9 @@ def markdown(res):
              f"servers share the CPUs. wrk -t2 -c64 (-c256 where said) "
              f"-d{res['settings'].get('duration_s', '?')}s --latency; rounds interleaved (each round runs every "
              "server once, the order rotated); req/s and p99 are medians over the rounds; a ratio is the "
-             "median of the per-round ratios. "
+             "median of the per-round ratios. The fixed answer adds rounds of evprefork and nginx alone "
+             f"({', '.join(f'{k}: {v}' for k, v in PAIR_ROUNDS.items())}), the two being within noise of "
+             "each other. "
              "Command: `make bench`.")
     L.append("")
     measured = {**res["scenarios"], **res.get("websocket", {})}

@@ -199,6 +199,36 @@ def test_a_queued_large_file_keeps_later_answers_behind_it(site):
     sock.close()
 
 
+@pytest.mark.parametrize("proxied", ["/up/echo/x", "/up/code?c=204", "/up/chunked"])
+def test_a_proxied_answer_behind_a_queued_download(site, proxied):
+    """A download larger than both sockets' buffers still waits in the output
+    buffer when a proxied answer comes behind it: that answer must end (and
+    the connection serve on) once the download is out."""
+    s, root, up = site
+    huge = root / "huge.bin"
+    with open(huge, "wb") as f:
+        f.truncate(24 << 20)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)  # before connect: no autotuning past it
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", s.port))
+    r = Reader(sock)
+    sock.sendall(get("/files/huge.bin"))
+    time.sleep(0.3)
+    sock.sendall(get(proxied) + get("/fixed"))
+    time.sleep(0.3)
+    line, _, body = r.response()
+    assert line == "HTTP/1.1 200 OK" and len(body) == 24 << 20
+    line, _, body = r.response()
+    assert line.split()[1] == ("204" if "code" in proxied else "200")
+    if "chunked" in proxied:
+        assert body == b"one,two,three"
+    assert r.response()[2] == b"hello world\n"
+    sock.sendall(get("/fixed"))
+    assert r.response()[2] == b"hello world\n"
+    sock.close()
+
+
 def test_connection_close_ends_the_connection_and_drops_what_follows(site):
     s, root, up = site
     sock, r = connect(s)

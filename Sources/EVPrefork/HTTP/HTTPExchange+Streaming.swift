@@ -101,7 +101,31 @@ extension HTTPExchange {
         out.append("\r\n")
         request.pointee.response_code = Int32(status)
         request.pointee.chunked = chunked ? 1 : 0
-        evbuffer_add(output, out.base, out.count)
+        if connection?.directPending == true {
+            handHeadToEvhttp(request, out, hasBody: framing != .none)
+        } else {
+            evbuffer_add(output, out.base, out.count)
+        }
+    }
+
+    /// A direct answer still waits in the output buffer, with the direct
+    /// path's write callback in evhttp's place: the head goes as evhttp's
+    /// first (unframed) chunk, which puts evhttp's callbacks back, so that
+    /// evhttp sees the end of this answer once everything before it is out.
+    /// evhttp sends no chunk of an answer without a body: for one it is
+    /// told of a GET answered 200 for the moment.
+    private func handHeadToEvhttp(_ request: UnsafeMutablePointer<evhttp_request>, _ head: ReplyBytes, hasBody: Bool) {
+        let piece = Self.scratch
+        evbuffer_add(piece, head.base, head.count)
+        let (command, status, chunked) = (request.pointee.type, request.pointee.response_code, request.pointee.chunked)
+        request.pointee.chunked = 0
+        if !hasBody {
+            request.pointee.type = EVHTTP_REQ_GET
+            request.pointee.response_code = 200
+        }
+        evhttp_send_reply_chunk(request, piece)
+        evbuffer_drain(piece, evbuffer_get_length(piece))
+        (request.pointee.type, request.pointee.response_code, request.pointee.chunked) = (command, status, chunked)
     }
 
     /// Moves `buffer`'s bytes (no copy) to the client, as a chunk when the

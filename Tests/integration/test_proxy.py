@@ -216,6 +216,39 @@ def test_idle_upstream_connections_close_after_read_timeout(server, upstreams):
     assert up.stats()["connections"] == before + 2, "a new connection (and the stats request's own)"
 
 
+def test_churn_through_an_upstream_restart_leaks_no_descriptors(server, upstreams):
+    """Keep-alive and closing clients, eight at once, then the upstream dies
+    (502s) and comes back on the same port: the worker ends with its
+    descriptors back at the start plus the pooled connections."""
+    up = upstreams()
+    s = server(conf([up.spec], extra_route="keepalive = 4"))
+    worker = s.wait_workers(1)[0]
+
+    def fds():
+        return len(os.listdir(f"/proc/{worker}/fd"))
+    base = fds()
+
+    def client(close):
+        with requests.Session() as session:
+            for _ in range(60):
+                headers = {"Connection": "close"} if close else {}
+                assert session.get(s.url("/echo"), headers=headers, timeout=5).status_code == 200
+    threads = [threading.Thread(target=client, args=(i % 2 == 0,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    port = up.address
+    up.stop()
+    for _ in range(20):
+        assert requests.get(s.url("/echo"), headers={"Connection": "close"}, timeout=5).status_code == 502
+    upstreams(address=port)
+    for _ in range(20):
+        assert requests.get(s.url("/echo"), headers={"Connection": "close"}, timeout=5).status_code == 200
+    # Idle connections above keepalive close after a second; the clients' are gone.
+    wait_for(lambda: fds() <= base + 4, timeout=4, what=f"descriptors back to {base} + 4 pooled (now {fds()})")
+
+
 def test_keepalive_zero_opens_one_connection_per_request(server, upstreams):
     up = upstreams()
     s = server(conf([up.spec], extra_route="keepalive = 0"))

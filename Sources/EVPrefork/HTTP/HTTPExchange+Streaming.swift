@@ -154,15 +154,17 @@ extension HTTPExchange {
     /// Sends what is queued for the client as far as the socket takes it
     /// now: a head whose body has not begun to arrive.
     func flushStreamed() {
-        guard !responded, let request = evRequest, let evcon = evhttp_request_get_connection(request),
-              let bev = evhttp_connection_get_bufferevent(evcon) else { return }
+        guard !responded, let request = evRequest, let bev = clientBufferevent(request) else { return }
         flushOutputNow(bev)
     }
 
+    /// The client connection's bufferevent; nil once the client is gone.
+    private func clientBufferevent(_ request: UnsafeMutablePointer<evhttp_request>) -> OpaquePointer? {
+        evhttp_request_get_connection(request).flatMap { evhttp_connection_get_bufferevent($0) }
+    }
+
     private func clientOutput(_ request: UnsafeMutablePointer<evhttp_request>) -> OpaquePointer? {
-        guard let evcon = evhttp_request_get_connection(request),
-              let bev = evhttp_connection_get_bufferevent(evcon) else { return nil }
-        return bufferevent_get_output(bev)
+        clientBufferevent(request).map { bufferevent_get_output($0) }
     }
 
     /// "<hex size>\r\n", as evhttp frames a chunk.
@@ -185,9 +187,8 @@ extension HTTPExchange {
 
     /// Bytes waiting to go to the client (for backpressure).
     var clientPending: Int {
-        guard let request = evRequest, let evcon = evhttp_request_get_connection(request),
-              let bev = evhttp_connection_get_bufferevent(evcon) else { return 0 }
-        return evbuffer_get_length(bufferevent_get_output(bev))
+        guard let request = evRequest, let output = clientOutput(request) else { return 0 }
+        return evbuffer_get_length(output)
     }
 
     /// The body is complete.
@@ -204,8 +205,7 @@ extension HTTPExchange {
     /// epoll_ctl on and one off); when the output buffer is empty at
     /// evhttp_send_reply_end, evhttp finishes the request at once instead.
     private func flushBeforeEnd(_ request: UnsafeMutablePointer<evhttp_request>) {
-        guard let evcon = evhttp_request_get_connection(request),
-              let bev = evhttp_connection_get_bufferevent(evcon) else { return }
+        guard let bev = clientBufferevent(request) else { return }
         let output = bufferevent_get_output(bev)
         if request.pointee.chunked != 0 {
             evbuffer_add(output, "0\r\n\r\n", 5)

@@ -52,6 +52,13 @@ enum FieldNames {
         }
     }
 
+    /// Adds a field's value to a comma-separated list: repeated Connection
+    /// fields mean what one field with their values joined by commas means.
+    static func join(_ value: UnsafeRawBufferPointer, onto list: inout [UInt8]) {
+        if !list.isEmpty { list.append(44) }
+        list += value
+    }
+
     /// Calls `body` with each element of a comma-separated list, trimmed,
     /// empty ones skipped (RFC 9110 §5.6.1), until it returns false.
     static func eachElement(_ list: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Bool) {

@@ -190,7 +190,7 @@ final class ProxyCall: UpstreamListener {
                 fail(502, "upstream sent an invalid response")
                 return
             }
-            if parsed.status == 101, upgrade != nil, parsed.fields.contains(where: { parsed.name(of: $0, is: "upgrade") }) {
+            if parsed.status == 101, upgrade != nil, parsed.field("upgrade") != nil {
                 startTunnel(c, head: bytes)
                 return
             }

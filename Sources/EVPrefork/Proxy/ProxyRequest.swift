@@ -5,10 +5,7 @@ enum ProxyRequest {
     static func connectionList(_ exchange: HTTPExchange) -> [UInt8] {
         var list: [UInt8] = []
         exchange.eachRequestField { name, value in
-            if asciiLowerEqual(name, "connection") {
-                if !list.isEmpty { list.append(44) }
-                list += value
-            }
+            if asciiLowerEqual(name, "connection") { FieldNames.join(value, onto: &list) }
         }
         return list
     }
@@ -24,8 +21,7 @@ enum ProxyRequest {
         var forwardedFor: [UInt8]?
         exchange.eachRequestField { name, value in
             if asciiLowerEqual(name, "connection") {
-                if !connection.isEmpty { connection.append(44) }
-                connection += value
+                FieldNames.join(value, onto: &connection)
             } else if asciiLowerEqual(name, "host") {
                 if clientHost == nil { clientHost = value }
             } else if asciiLowerEqual(name, "x-forwarded-for") {

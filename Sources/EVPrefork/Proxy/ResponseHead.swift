@@ -24,9 +24,14 @@ struct ResponseHead {
         bytes[f.name].elementsEqualLowercased(lower)
     }
 
+    /// The first field named `name` (lower case).
+    func field(_ name: StaticString) -> Field? {
+        fields.first { self.name(of: $0, is: name) }
+    }
+
     /// The first value of a field; `name` in lower case.
     func value(_ name: StaticString) -> String? {
-        fields.first { self.name(of: $0, is: name) }.map { String(decoding: bytes[$0.value], as: UTF8.self) }
+        field(name).map { String(decoding: bytes[$0.value], as: UTF8.self) }
     }
 
     /// Whether a Connection field lists `token`.
@@ -76,8 +81,7 @@ struct ResponseHead {
         guard let parsed else { return nil }
         var head = ResponseHead(bytes: bytes, minor: parsed.minor, status: parsed.status, fields: parsed.fields)
         for f in head.fields where head.name(of: f, is: "connection") {
-            if !head.connection.isEmpty { head.connection.append(44) }
-            head.connection += bytes[f.value]
+            bytes[f.value].withUnsafeBytes { FieldNames.join($0, onto: &head.connection) }
         }
         return head
     }
@@ -85,7 +89,7 @@ struct ResponseHead {
     /// How the body is delimited, per RFC 9112 §6.3.
     func framing(requestWasHead: Bool) -> BodyFraming? {
         if requestWasHead || statusHasNoBody(status) { return .empty }
-        if let te = fields.first(where: { name(of: $0, is: "transfer-encoding") }) {
+        if let te = field("transfer-encoding") {
             // The final coding must be chunked (empty list elements do not count, RFC 9110 §5.6.1).
             let final = bytes.withUnsafeBytes { FieldNames.lastElement(UnsafeRawBufferPointer(rebasing: $0[te.value])) }
             guard let final, asciiLowerEqual(final, "chunked") else { return nil }

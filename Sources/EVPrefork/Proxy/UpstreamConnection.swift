@@ -13,7 +13,6 @@ protocol UpstreamListener: AnyObject {
 final class UpstreamConnection {
     let stream: BufferEvent
     let loop: EventLoop
-    private(set) var connected = false
     /// Whoever holds the connection now. Set per request and per stay in the
     /// pool, where closures would be made anew each time; strong, and
     /// cleared by `discard` and by whoever hands the connection on.
@@ -43,7 +42,6 @@ final class UpstreamConnection {
             finished = true
             connectTimer?.cancel()
             connectTimer = nil
-            connected = ok
             if ok {
                 // What an answer may queue in the input before reading pauses.
                 stream.setReadHighWatermark(256 << 10)

@@ -955,8 +955,13 @@ def round_ratios(servers, key):
     return out
 
 
+def ratio_entry(res, scenario, anchor):
+    """evprefork ÷ `anchor` in a scenario: {"per_round": [...], "median": ...}, or None."""
+    return res["scenarios"].get(scenario, {}).get("ratios", {}).get(anchor)
+
+
 def ratio(res, scenario, anchor):
-    r = res["scenarios"].get(scenario, {}).get("ratios", {}).get(anchor)
+    r = ratio_entry(res, scenario, anchor)
     return r["median"] if r else None
 
 
@@ -1002,12 +1007,9 @@ def goals(res):
                if s in ("evprefork", anchor) and not e.get("ok")]
         return "; ".join(bad) or "not measured"
 
-    def per_round(scenario, anchor):
-        r = res["scenarios"].get(scenario, {}).get("ratios", {}).get(anchor)
-        return r["per_round"] if r else None
-
     def against_nginx(text, sc, need):
-        line(text, ratio(res, sc, "nginx"), need, why(sc, "nginx"), rounds=per_round(sc, "nginx"))
+        r = ratio_entry(res, sc, "nginx")
+        line(text, r["median"] if r else None, need, why(sc, "nginx"), rounds=r["per_round"] if r else None)
 
     for sc, label in (("fixed", "fixed answer"), ("fixed-c256", "fixed answer, 256 connections")):
         line(f"{label} ≥ 0.95× C evhttp", ratio(res, sc, "c-evhttp"), 0.95, why(sc, "c-evhttp"))

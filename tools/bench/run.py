@@ -24,6 +24,7 @@ import math
 import os
 import pathlib
 import platform
+import random
 import shutil
 import signal
 import socket
@@ -976,6 +977,15 @@ def round_ratios(servers, key):
     return out
 
 
+def median_interval(values, resamples=4000):
+    """A 95% bootstrap interval of the median: how far this run's noise lets
+    the median of the per-round ratios move. Seeded, so a report is reproducible."""
+    rng = random.Random(8)
+    n = len(values)
+    meds = sorted(statistics.median(rng.choices(values, k=n)) for _ in range(resamples))
+    return meds[int(0.025 * resamples)], meds[int(0.975 * resamples) - 1]
+
+
 def ratio_entry(res, scenario, anchor):
     """evprefork ÷ `anchor` in a scenario: {"per_round": [...], "median": ...}, or None."""
     return res["scenarios"].get(scenario, {}).get("ratios", {}).get(anchor)
@@ -1006,6 +1016,9 @@ def goals(res):
         if rounds and len(rounds) > 1:
             above = sum(1 for x in rounds if x >= need)
             detail += f", per round {min(rounds):.2f}–{max(rounds):.2f}, {above} of {len(rounds)} at or above"
+            if len(rounds) >= 5:
+                low, high = median_interval(rounds)
+                detail += f", 95% interval of the median {low:.2f}–{high:.2f}"
         if value < need and reach:
             needed, best, who = reach
             detail += f"; {need:g}× hypnotoad is {needed:,.0f}/s, the fastest server here reached " \

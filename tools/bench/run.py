@@ -159,12 +159,16 @@ def closes_unannounced(port, path, timeout=5.0):
     without saying `Connection: close` in its answer (RFC 9112 §9.6: it SHOULD).
     wrk then takes the connection for kept alive, sends its next request on it
     and counts the close as a read error, once per answer: errors of the
-    client's making, not failed answers."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
+    client's making, not failed answers. A server that does not close, or
+    fails the probe, is not excused anything."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+    except OSError:   # refused, reset, or still open after `timeout` (socket.timeout is an OSError)
+        return False
     head = data.split(b"\r\n\r\n", 1)[0].lower().split(b"\r\n")
     return data.startswith(b"HTTP/1.1 200") and not any(
         line.startswith(b"connection:") and b"close" in line for line in head[1:])
